@@ -26,6 +26,8 @@ class XnliPrompt:
     template: str  # contains {premise} and {hypothesis}
     labels: tuple[str, str, str]
     source: str  # where the wording came from
+    # Other spellings accepted for each label (ciphers spell a word's last letter by what follows it).
+    aliases: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
 
     def render(self, premise: str, hypothesis: str) -> str:
         # str.replace, not str.format: premises may contain braces.
@@ -80,7 +82,12 @@ def _cipher_prompt(name: str) -> XnliPrompt:
     middle, tail = rest.split("{hypothesis}")
     template = f"{conj.transform(head)}{{premise}}{conj.transform(middle)}{{hypothesis}}{conj.transform(tail)}"
     labels = tuple(conj.transform(w) for w in en.labels)
-    return XnliPrompt(template, labels, f"paper's English template through the {name} cipher")  # type: ignore[arg-type]
+    # Leetspeak upper-cases a word's last letter only at the end of a sentence: "N317h3R" alone, "N317h3r?" in
+    # the template. Both spellings count as the label.
+    aliases = tuple(
+        tuple({conj.transform(w + "?")[:-1]} - {label}) for w, label in zip(en.labels, labels)
+    )
+    return XnliPrompt(template, labels, f"paper's English template through the {name} cipher", aliases)  # type: ignore[arg-type]
 
 
 def prompt_for(conjugate: str) -> XnliPrompt:
@@ -106,6 +113,7 @@ def build_docs(rows: list[dict], conjugate: str, prompt: XnliPrompt | None = Non
             "label": row["label"],
             "label_word": prompt.labels[row["label"]],
             "label_words": list(prompt.labels),
+            "label_aliases": list(prompt.aliases[row["label"]]),
             "prompt": prompt.render(premise, hypothesis),
         })
     return docs
@@ -129,4 +137,5 @@ def is_correct(output: str, label_word: str) -> bool:
 
 
 def score(doc: dict, output: str) -> dict[str, float]:
-    return {"acc": float(is_correct(output, doc["label_word"]))}
+    words = [doc["label_word"], *doc.get("label_aliases", [])]
+    return {"acc": float(any(is_correct(output, w) for w in words))}
