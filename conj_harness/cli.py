@@ -6,6 +6,7 @@ Subcommands:
   conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
   translate        apply a conjugate to stdin, one output line per input line
   download-data    write the offline data mirror that CONJ_DATA_DIR reads
+  tiny-model       build a tiny random-init Llama offline (smoke runs, tests, benchmarks)
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def _download(args) -> None:
     print(f"wrote {len(written)} files under {args.dir}; use it with CONJ_DATA_DIR={args.dir}")
 
 
+def _tiny_model(args) -> None:
+    from conj_harness.tiny import build_llama
+
+    print(build_llama(args.dir, seed=args.seed))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conj-harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -78,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("dir")
     d.add_argument("--only", help="comma-separated parts: icl,xnli (default: all)")
     d.set_defaults(func=_download)
+    m = sub.add_parser("tiny-model", help="build a tiny random-init Llama offline")
+    m.add_argument("dir")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(func=_tiny_model)
     return p
 
 
