@@ -4,7 +4,9 @@ Subcommands:
   tasks-dir        print the folder to pass to ``lm_eval --include_path``
   tasks            list the conj_* tasks and tags
   conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
-  translate        apply a conjugate to stdin, one output line per input line
+  translate        translate stdin lines (a cipher, or a language through a backend), one output line per line
+  add-language     add a language conjugate to the task families (translated once, cached, offline after)
+  cache            stats | export FILE | import FILE of the persistent translation cache
   download-data    write the offline data mirror that CONJ_DATA_DIR reads
   tiny-model       build a tiny random-init Llama offline (smoke runs, tests, benchmarks)
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from conj_harness.errors import ConjError
 
@@ -41,18 +44,86 @@ def _conjugates(args) -> None:
         print("(and every ISO 639-1 language code, e.g. fr, ja, sw: `conj-harness conjugates --all`)")
 
 
+def _layer(args, source: str, target: str):
+    """The translation layer for a CLI command: the named backend (default: cipher or google), cache, checks."""
+    from conj_harness import conjugates
+    from conj_harness.cache import TranslationCache
+    from conj_harness.translation import TranslationLayer
+    from conj_harness.translators import get_backend
+
+    rule_based = all(conjugates.get(c).kind != "language" for c in (source, target))
+    name = args.backend or ("cipher" if rule_based else "google")
+    options = {}
+    if name == "google" and args.service_url:
+        options["service_url"] = args.service_url
+    if name == "hf":
+        options.update({k: v for k, v in (("model", args.mt_model), ("device", args.device)) if v})
+    return TranslationLayer(get_backend(name, **options), TranslationCache(args.cache) if args.cache else None,
+                            check=not args.no_check, strict=args.strict)
+
+
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", help="google (default for languages), hf, table, cipher (default for ciphers)")
+    p.add_argument("--service-url", help="google: HOST[:PORT] of the endpoint (or CONJ_GOOGLE_SERVICE_URL)")
+    p.add_argument("--mt-model", help="hf: model id or path (default Helsinki-NLP/opus-mt-<src>-<tgt>)")
+    p.add_argument("--device", help="hf: cuda, cpu, ... (default: cuda when available)")
+    p.add_argument("--cache", help="translation cache file (default $CONJ_TRANSLATION_CACHE or ~/.cache/...)")
+    p.add_argument("--strict", action="store_true", help="fail if any translation fails the language check")
+    p.add_argument("--no-check", action="store_true", help="skip the language check")
+
+
+def _report(layer) -> None:
+    s = layer.stats
+    rate = "n/a" if s.pass_rate is None else f"{s.pass_rate:.1%}"
+    print(f"{s.requested} strings: {s.from_cache} from cache, {s.translated} translated in {s.backend_calls} "
+          f"calls; language check pass rate {rate}", file=sys.stderr)
+
+
 def _translate(args) -> None:
     from conj_harness import conjugates
 
     source, target = conjugates.get(args.source), conjugates.get(args.to)
-    if source.kind != "identity" and target.kind != "identity":
+    if source.kind != "identity" and target.kind != "identity" and (args.backend or "") != "google":
         raise ConjError("translate between English and a conjugate: one of --from/--to must be en")
-    fn = target.transform if source.kind == "identity" else source.invert
-    out = sys.stdout
-    for line in sys.stdin:
-        text = line[:-1] if line.endswith("\n") else line
-        out.write(fn(text) + "\n")
-    out.flush()
+    lines = [line[:-1] if line.endswith("\n") else line for line in sys.stdin]
+    layer = _layer(args, source.name, target.name)
+    out = layer.translate(lines, source.name, target.name)
+    sys.stdout.write("".join(line.replace("\n", " ") + "\n" for line in out))
+    sys.stdout.flush()
+    _report(layer)
+
+
+def _add_language(args) -> None:
+    from conj_harness.add_language import add_language
+    from conj_harness.paths import user_tasks_dir
+
+    out_dir = Path(args.out) if args.out else user_tasks_dir()
+    families = [f for f in args.families.split(",") if f]
+    written = add_language(args.code, families, lambda: _layer(args, "en", args.code), out_dir)
+    for path in written:
+        print(path)
+    print(f"run it with: conj-eval --tasks {','.join(p.stem for p in written)} ..."
+          + ("" if not args.out else f" --include_path {out_dir}"), file=sys.stderr)
+
+
+def _cache(args) -> None:
+    from conj_harness.cache import TranslationCache
+
+    with TranslationCache(args.cache) as cache:
+        if args.action == "stats":
+            rows = cache.stats()
+            print(f"{cache.path}: {sum(r['entries'] for r in rows)} translations")
+            for r in rows:
+                print(f"  {r['backend']:7} {r['model'][:48]:48} {r['source']}->{r['target']:9} {r['entries']:7} "
+                      f"({r['check_failed']} failed the language check)")
+        elif args.action == "export":
+            if not args.file:
+                raise ConjError("cache export needs a FILE")
+            print(f"exported {cache.export_jsonl(args.file)} translations to {args.file}")
+        else:
+            if not args.file:
+                raise ConjError("cache import needs a FILE")
+            print(f"imported {cache.import_jsonl(args.file)} translations into {cache.path}")
 
 
 def _download(args) -> None:
@@ -80,7 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("translate", help="apply a conjugate to stdin lines")
     t.add_argument("--to", required=True, help="target conjugate (leet, piglatin, en, ...)")
     t.add_argument("--from", dest="source", default="en", help="source conjugate (default en)")
+    _add_backend_args(t)
     t.set_defaults(func=_translate)
+    a = sub.add_parser("add-language", help="add a language conjugate to the task families")
+    a.add_argument("code", help="ISO 639-1 code, e.g. sw")
+    a.add_argument("--families", default="icl,xnli", help="comma-separated families (default icl,xnli)")
+    a.add_argument("--out", help="task folder to write (default $CONJ_USER_TASKS or ~/.local/share/conj_harness/tasks)")
+    _add_backend_args(a)
+    a.set_defaults(func=_add_language)
+    k = sub.add_parser("cache", help="the persistent translation cache")
+    k.add_argument("action", choices=["stats", "export", "import"])
+    k.add_argument("file", nargs="?", help="JSONL file for export/import")
+    k.add_argument("--cache", help="cache file (default $CONJ_TRANSLATION_CACHE or ~/.cache/...)")
+    k.set_defaults(func=_cache)
     d = sub.add_parser("download-data", help="write the offline data mirror (for CONJ_DATA_DIR)")
     d.add_argument("dir")
     d.add_argument("--only", help="comma-separated parts: icl,xnli (default: all)")

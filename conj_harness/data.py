@@ -189,3 +189,65 @@ def hub_rows(hub_id: str, config: str | None, split: str, fields: list[str]) -> 
         name = f"{hub_id}" + (f" ({config})" if config else "")
         raise DataError(f"could not load {name} from the Hugging Face hub ({type(e).__name__}). {HUB_HINT}") from None
     return [{k: row[k] for k in fields} for row in ds]
+
+
+# ---------------------------------------------------------------------------------------------- safety data
+ADVBENCH_HUB_ID = "walledai/AdvBench"
+ADVBENCH_ROWS = 520
+MULTIJAIL_HUB_ID = "DAMO-NLP-SG/MultiJail"
+MULTIJAIL_LANGS = ("en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv")
+MULTIJAIL_ROWS = 315
+HARMFUL_LANGS = ("en", "ja", "hu", "sw", "ml")  # the paper's Google translations of AdvBench (en = AdvBench order)
+HARMFUL_SHA256 = {
+    "en": "f035131936bb56f411e3a206c189d4ced7196138ed769752751deccd978c0c68",
+    "hu": "e3f53ca0a6b953daf5e98ce10816e2be016cf0fb362c033567cc9704a2f6f334",
+    "ja": "587b7beaf9902c2cf7df73c438367dcdd632bcc4bae56b55e5d5720c589c1379",
+    "ml": "b5dd25837f397772fa06456da2ff9d475eea82c5d7823a10f64b2548a1c43c31",
+    "sw": "8a93d914482551f69126d30f1f5d6b14b45a864f41b1a297521b553122613ff2",
+}
+
+
+def advbench_rows() -> list[dict[str, Any]]:
+    """The 520 AdvBench harmful behaviors (``prompt``, ``target``) in their original order."""
+    what = f"{ADVBENCH_ROWS} JSON lines with prompt (str), target (str)"
+    root = data_dir()
+    if root is not None:
+        return read_jsonl(root / "advbench" / "train.jsonl", {"prompt": str, "target": str}, ADVBENCH_ROWS, what)
+    return hub_rows(ADVBENCH_HUB_ID, None, "train", ["prompt", "target"])
+
+
+def multijail_rows() -> list[dict[str, Any]]:
+    """The 315 MultiJail prompts with their human translations (one column per language)."""
+    fields = {"id": str, **{lang: str for lang in MULTIJAIL_LANGS}}
+    what = f"{MULTIJAIL_ROWS} JSON lines with id and the columns {', '.join(MULTIJAIL_LANGS)}"
+    root = data_dir()
+    if root is not None:
+        return read_jsonl(root / "multijail" / "train.jsonl", fields, MULTIJAIL_ROWS, what)
+    rows = hub_rows(MULTIJAIL_HUB_ID, None, "train", ["id", "source", "tags", *MULTIJAIL_LANGS])
+    return [{**r, "id": str(r["id"])} for r in rows]
+
+
+def fetch_harmful(lang: str) -> bytes:
+    base = os.environ.get(ENV_SOURCE_URL, PAPER_REPO_URL).rstrip("/")
+    url = f"{base}/harmful_generation/harmful_instructions/harmful_instructions_{lang}.txt"
+    payload = _fetch(url)
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != HARMFUL_SHA256[lang]:
+        raise DataError(f"{url} has sha256 {digest}, expected {HARMFUL_SHA256[lang]} (commit {PAPER_COMMIT})")
+    return payload
+
+
+def harmful_instructions(lang: str) -> list[str]:
+    """The paper's 520 AdvBench instructions in en ja hu sw ml, line-aligned with AdvBench."""
+    if lang not in HARMFUL_LANGS:
+        raise UnknownNameError("paper translation of AdvBench", lang, HARMFUL_LANGS)
+    what = f"{ADVBENCH_ROWS} instructions, one per line, line-aligned with AdvBench"
+    if lang == "en":
+        return [r["prompt"] for r in advbench_rows()]
+    root = data_dir()
+    if root is not None:
+        return read_lines(root / "paper_reference" / f"harmful_instructions_{lang}.txt", ADVBENCH_ROWS, what)
+    cached = cache_dir() / "harmful_instructions" / f"{lang}.txt"
+    if not (cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == HARMFUL_SHA256[lang]):
+        atomic.write_bytes(cached, fetch_harmful(lang))
+    return read_lines(cached, ADVBENCH_ROWS, what)

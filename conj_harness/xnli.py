@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conj_harness import conjugates
-from conj_harness.errors import UnknownNameError
+from conj_harness.errors import DataError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -139,3 +139,17 @@ def is_correct(output: str, label_word: str) -> bool:
 def score(doc: dict, output: str) -> dict[str, float]:
     words = [doc["label_word"], *doc.get("label_aliases", [])]
     return {"acc": float(any(is_correct(output, w) for w in words))}
+
+
+def custom_docs(conjugate: str, template: str, labels: list[str], rows_file: str) -> list[dict]:
+    """Docs of an XNLI conjugate added by the user: translated rows and template (``add-language``)."""
+    from pathlib import Path
+
+    from conj_harness import data
+
+    if len(labels) != 3:
+        raise DataError(f"conj_xnli_{conjugate}: expected 3 label words, got {labels!r}")
+    what = f"{data.XNLI_ROWS} JSON lines with premise (str), hypothesis (str), label (0/1/2)"
+    rows = data.read_jsonl(Path(rows_file), data.XNLI_FIELDS, data.XNLI_ROWS, what)
+    prompt = XnliPrompt(template, (labels[0], labels[1], labels[2]), "translated by add-language")
+    return build_docs(rows, conjugate, prompt)

@@ -4,8 +4,12 @@ from conj_harness import xnli
 from conj_harness.hooks import as_dataset
 
 
-def load(conjugate: str, **_metadata):
-    return as_dataset(xnli.paper_docs(conjugate))
+def load(conjugate: str, template: str | None = None, labels: list | None = None, rows_file: str | None = None,
+         **_metadata):
+    """Docs for one conjugate: shipped templates, or a language added with ``conj-harness add-language``."""
+    if template is None:
+        return as_dataset(xnli.paper_docs(conjugate))
+    return as_dataset(xnli.custom_docs(conjugate, template, labels or [], rows_file or ""))
 
 
 def doc_to_text(doc: dict) -> str:

@@ -1,0 +1,126 @@
+"""``conj-harness add-language CODE``: a new language conjugate for the task families, in one command.
+
+It translates what each family needs through the translation layer (cache + language checks), writes the
+translated data and one task YAML per family into the user task folder (``paths.user_tasks_dir()/<code>/``), and
+records the translation pass rate in each task's metadata. ``conj-eval`` includes that folder automatically, so
+``conj-eval --tasks conj_icl_<code>`` runs from then on - offline, since the translations are written out (and
+kept in the cache: running the command again makes no translator call).
+
+What is translated, per family:
+
+* ``icl``: the paper's 500 English sentences, the two instructions, the Input/Output prefixes and the math
+  question (translated with fixed numbers, which locate ``{n1}``/``{n2}`` and the operator word in the result);
+* ``xnli``: the template words (Question, Answer, True, False, Neither, or) and the English validation split
+  (languages with their own XNLI split ship as ``conj_xnli_<code>`` already).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from conj_harness import atomic, data, icl, languages, taskgen, xnli
+from conj_harness.errors import ConjError
+from conj_harness.translation import TranslationLayer
+
+N1, N2 = "13", "17"  # fixed numbers in the math question: found again in its translation
+
+
+def _icl_strings(layer: TranslationLayer, code: str) -> icl.IclStrings:
+    ops = ("plus", "minus", "times")
+    questions = [f"What is {N1} {op} {N2}?" for op in ops]
+    src = ["Input", "Output", "Repeat the input.", "Capitalize every character.", *questions]
+    inp, out, repeat, caps, *translated = layer.translate(src, "en", code)
+    op_words, template = [], None
+    for q in translated:
+        m = re.search(rf"{N1}(.*?){N2}", q)
+        if not m or not m.group(1).strip():
+            raise ConjError(
+                f"could not find '{N1} <operator> {N2}' in the {code} translation of the math question ({q!r}); "
+                "edit the strings in the generated YAML by hand"
+            )
+        op_words.append(m.group(1).strip())
+        if template is None:
+            template = q[: m.start()] + "{n1} {op} {n2}" + q[m.end():]
+    assert template is not None
+    head = template.split("{n1}")[0].strip()
+    icl_answer = head.split(" ")[0] if head else template.split(" ")[0]
+    return icl.IclStrings(
+        input_prefix=inp.strip().rstrip(":：") + ": ",
+        output_prefix=out.strip().rstrip(":：") + ": ",
+        repeat_instruction=repeat.strip(),
+        capslock_instruction=caps.strip(),
+        math_question=template,
+        math_icl_answer=icl_answer,
+        plus=op_words[0], minus=op_words[1], times=op_words[2],
+    )
+
+
+def _add_icl(layer: TranslationLayer, code: str, folder: Path) -> Path:
+    strings = _icl_strings(layer, code)
+    sentences = layer.translate(data.icl_sentences("en"), "en", code)
+    sentences = [" ".join(s.split()) for s in sentences]  # one line each, whatever the translator did
+    sentences_file = atomic.write_text(folder / "icl_sentences.txt", "\n".join(sentences))
+    fam = taskgen.FAMILIES["icl"]
+    return _write_yaml(folder, fam, code, layer, strings=strings.to_dict(), sentences_file=str(sentences_file))
+
+
+def _add_xnli(layer: TranslationLayer, code: str, folder: Path) -> Path:
+    if code in xnli.PROMPTS:
+        raise ConjError(f"conj_xnli_{code} ships with conj-harness (XNLI has a {code} split); nothing to add")
+    words = ["Question", "Answer", "True", "Neither", "False", "or"]
+    q, a, t, n, f, orword = (w.strip().rstrip(":：?") for w in layer.translate(words, "en", code))
+    labels = [t, n, f]
+    template = f"{{premise}}\n{q}: {{hypothesis}} {t}, {f} {orword} {n}?\n{a}:"
+    for i, x in enumerate(labels):
+        for j, y in enumerate(labels):
+            if i != j and (not x or xnli.is_correct(x, y) or xnli.is_correct(" " + x, y)):
+                raise ConjError(f"{code} label words {labels} are ambiguous under the prefix rule; edit the YAML")
+    rows = data.xnli_rows("en")
+    texts = [r[k] for r in rows for k in ("premise", "hypothesis")]
+    translated = iter(layer.translate(texts, "en", code))
+    out_rows = [{"premise": next(translated), "hypothesis": next(translated), "label": r["label"]} for r in rows]
+    rows_file = atomic.write_jsonl(folder / "xnli_validation.jsonl", out_rows)
+    fam = taskgen.FAMILIES["xnli"]
+    return _write_yaml(folder, fam, code, layer, template=template, labels=labels, rows_file=str(rows_file))
+
+
+def _write_yaml(folder: Path, family: taskgen.Family, code: str, layer: TranslationLayer, **kwargs) -> Path:
+    template = taskgen.tasks_dir() / family.name / family.template
+    text = taskgen.variant_yaml(family, code, include=str(template), **kwargs)
+    text += _metadata_yaml(layer)
+    return atomic.write_text(folder / f"{family.task_name(code)}.yaml", text)
+
+
+def _metadata_yaml(layer: TranslationLayer) -> str:
+    import yaml
+
+    s = layer.stats
+    meta = {"metadata": {"version": 1.0, "translation": {
+        "backend": layer.backend.name, "model": layer.backend.model, "strings": s.requested,
+        "checked": s.checked, "check_failed": s.check_failed, "pass_rate": s.pass_rate,
+    }}}
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+
+
+FAMILY_BUILDERS: dict[str, Callable[[TranslationLayer, str, Path], Path]] = {"icl": _add_icl, "xnli": _add_xnli}
+
+
+def add_language(code: str, families: list[str], layer_factory: Callable[[], TranslationLayer],
+                 out_dir: Path) -> list[Path]:
+    """Translate and write the task files of ``families`` for ``code``; returns the YAML paths."""
+    from conj_harness.errors import UnknownNameError
+
+    languages.language_name(code)  # validated before it becomes part of any path
+    if code == "en":
+        raise ConjError("en is the source language: nothing to add")
+    for fam in families:
+        if fam not in FAMILY_BUILDERS:
+            raise UnknownNameError("family for add-language", fam, FAMILY_BUILDERS)
+    folder = out_dir / code
+    written = []
+    for fam in families:
+        layer = layer_factory()  # fresh stats per family: each task records its own pass rate
+        written.append(FAMILY_BUILDERS[fam](layer, code, folder))
+    return written
