@@ -34,17 +34,19 @@ def _icl_strings(layer: TranslationLayer, code: str) -> icl.IclStrings:
     inp, out, repeat, caps, *translated = layer.translate(src, "en", code)
     op_words, template = [], None
     for q in translated:
-        m = re.search(rf"{N1}(.*?){N2}", q)
-        if not m or not m.group(1).strip():
+        # The numbers may come back in either order ("subtract 17 from 13"): each keeps its placeholder.
+        m = re.search(rf"({N1}|{N2})(.*?)({N1}|{N2})", q)
+        if not m or m.group(1) == m.group(3) or not m.group(2).strip():
             raise ConjError(
                 f"could not find '{N1} <operator> {N2}' in the {code} translation of the math question ({q!r}); "
                 "edit the strings in the generated YAML by hand"
             )
-        op_words.append(m.group(1).strip())
+        op_words.append(m.group(2).strip())
         if template is None:
-            template = q[: m.start()] + "{n1} {op} {n2}" + q[m.end():]
+            first, second = ("{n1}", "{n2}") if m.group(1) == N1 else ("{n2}", "{n1}")
+            template = q[: m.start()] + f"{first} {{op}} {second}" + q[m.end():]
     assert template is not None
-    head = template.split("{n1}")[0].strip()
+    head = re.split(r"\{n[12]\}", template)[0].strip()
     icl_answer = head.split(" ")[0] if head else template.split(" ")[0]
     return icl.IclStrings(
         input_prefix=inp.strip().rstrip(":：") + ": ",

@@ -99,7 +99,15 @@ def _add_language(args) -> None:
 
     out_dir = Path(args.out) if args.out else user_tasks_dir()
     families = [f for f in args.families.split(",") if f]
-    written = add_language(args.code, families, lambda: _layer(args, "en", args.code), out_dir)
+    layers = []
+
+    def factory():
+        layers.append(_layer(args, "en", args.code))
+        return layers[-1]
+
+    written = add_language(args.code, families, factory, out_dir)
+    for layer in layers:
+        _report(layer)
     for path in written:
         print(path)
     print(f"run it with: conj-eval --tasks {','.join(p.stem for p in written)} ..."
