@@ -54,8 +54,8 @@ def _layer(args, source: str, target: str):
     rule_based = all(conjugates.get(c).kind != "language" for c in (source, target))
     name = args.backend or ("cipher" if rule_based else "google")
     options = {}
-    if name == "google" and args.service_url:
-        options["service_url"] = args.service_url
+    if name == "google":
+        options.update({k: v for k, v in (("service_url", args.service_url), ("retries", args.retries)) if v is not None})
     if name == "hf":
         options.update({k: v for k, v in (("model", args.mt_model), ("device", args.device)) if v})
     return TranslationLayer(get_backend(name, **options), TranslationCache(args.cache) if args.cache else None,
@@ -65,6 +65,7 @@ def _layer(args, source: str, target: str):
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", help="google (default for languages), hf, table, cipher (default for ciphers)")
     p.add_argument("--service-url", help="google: HOST[:PORT] of the endpoint (or CONJ_GOOGLE_SERVICE_URL)")
+    p.add_argument("--retries", type=int, help="google: retries on 429/5xx/timeouts before failing (default 5)")
     p.add_argument("--mt-model", help="hf: model id or path (default Helsinki-NLP/opus-mt-<src>-<tgt>)")
     p.add_argument("--device", help="hf: cuda, cpu, ... (default: cuda when available)")
     p.add_argument("--cache", help="translation cache file (default $CONJ_TRANSLATION_CACHE or ~/.cache/...)")

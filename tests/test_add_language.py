@@ -68,6 +68,7 @@ def test_translate_cli_through_google_is_cached(tmp_path):
         run(args, env=env, stdin="Hello big world.\nSecond line here.\n")
         assert google.requests == first  # all from the cache
     del env["SSL_CERT_FILE"]
-    proc = run(["conj-harness", "translate", "--to", "ja", "--backend", "google", "--service-url",
+    proc = run(["conj-harness", "translate", "--to", "ja", "--backend", "google", "--retries", "1", "--service-url",
                 FakeGoogle.dead()], env=env, stdin="A brand new sentence.\n", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert "connection" in proc.stderr and "after 2 attempts" in proc.stderr
