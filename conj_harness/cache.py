@@ -14,21 +14,21 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from conj_harness.errors import ConjError
 
 SCHEMA_VERSION = "1"
-_CHUNK = 500  # host parameters per IN (...) lookup
+_SCAN_FROM = 2000  # above this many texts, scan the key prefix instead
+_CHUNK = 900  # host parameters per IN (...) lookup (SQLite allows 999 in old builds)
 
 
 class CacheCorruptError(ConjError):
     """The cache file exists but is not a healthy translation cache."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple, not a dataclass: built once per cached row, and lookups must be fast
     translation: str
     check_ok: bool | None = None  # None: not checked (ciphers, or checks off)
     check_reason: str = ""
@@ -108,6 +108,16 @@ class TranslationCache:
         """The cached entries among ``texts`` (missing ones are absent from the result)."""
         found: dict[str, Entry] = {}
         unique = list(dict.fromkeys(texts))
+        if len(unique) > _SCAN_FROM:
+            # Many texts: one range scan of the (backend, model, source, target) key prefix beats many IN queries.
+            wanted = set(unique)
+            rows = self._db.execute(
+                "SELECT text, translation, check_ok, check_reason FROM translations "
+                "WHERE backend=? AND model=? AND source=? AND target=?", (backend, model, source, target))
+            for text, translation, ok, reason in rows:
+                if text in wanted:
+                    found[text] = Entry(translation, ok if ok is None else ok == 1, reason)
+            return found
         for i in range(0, len(unique), _CHUNK):
             chunk = unique[i : i + _CHUNK]
             rows = self._db.execute(
@@ -116,7 +126,7 @@ class TranslationCache:
                 (backend, model, source, target, *chunk),
             )
             for text, translation, ok, reason in rows:
-                found[text] = Entry(translation, None if ok is None else bool(ok), reason)
+                found[text] = Entry(translation, ok if ok is None else ok == 1, reason)
         return found
 
     def put_many(self, backend: str, model: str, source: str, target: str,

@@ -65,15 +65,14 @@ class TranslationLayer:
         result = langcheck.check(text, translation, target, source)
         return Entry(translation, result.ok, result.reason)
 
-    def _count(self, text: str, entry: Entry, source: str, target: str) -> None:
-        if entry.check_ok is None:
-            return
-        self.stats.checked += 1
-        if not entry.check_ok:
-            self.stats.check_failed += 1
-            if len(self.stats.failures) < 100:
-                self.stats.failures.append({"source": source, "target": target, "text": text,
-                                            "translation": entry.translation, "reason": entry.check_reason})
+    def _count(self, entries: dict[str, Entry], source: str, target: str) -> None:
+        self.stats.checked += sum(e.check_ok is not None for e in entries.values())
+        for text, entry in entries.items():
+            if entry.check_ok is False:
+                self.stats.check_failed += 1
+                if len(self.stats.failures) < 100:
+                    self.stats.failures.append({"source": source, "target": target, "text": text,
+                                                "translation": entry.translation, "reason": entry.check_reason})
 
     def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         """Translations of ``texts`` in order (duplicates translated once)."""
@@ -85,8 +84,7 @@ class TranslationLayer:
         entries = self.cache.get_many(name, model, source, target, unique)
         self.stats.requested += len(unique)
         self.stats.from_cache += len(entries)
-        for text, entry in entries.items():
-            self._count(text, entry, source, target)
+        self._count(entries, source, target)
         missing = [t for t in unique if t not in entries]
         for i in range(0, len(missing), self.batch_size):
             batch = missing[i : i + self.batch_size]
@@ -96,8 +94,7 @@ class TranslationLayer:
             new = {t: self._judge(t, tr, source, target) for t, tr in zip(batch, out)}
             self.cache.put_many(name, model, source, target, new.items())  # committed: a crash loses nothing
             entries.update(new)
-            for text, entry in new.items():
-                self._count(text, entry, source, target)
+            self._count(new, source, target)
         if self.strict and self.stats.check_failed:
             first = self.stats.failures[0]
             raise LanguageCheckError(

@@ -151,3 +151,18 @@ def test_table_backend_uses_human_translations(tmp_path):
         table.translate(["not in any dataset"], "en", "fr")
     with pytest.raises(Exception, match="unknown language code for the table backend 'xx'"):
         table.translate([en], "en", "xx")
+
+
+def test_large_lookups_take_the_scan_path_and_agree(tmp_path):
+    from conj_harness import cache as cache_module
+
+    cache = TranslationCache(tmp_path / "c.sqlite")
+    cached = [f"t{i}" for i in range(0, 5000, 2)]
+    cache.put_many("b", "m", "en", "fr", [(t, Entry(t.upper(), i % 3 == 0, "")) for i, t in enumerate(cached)])
+    cache.put_many("b", "m", "en", "de", [("t0", Entry("other target"))])
+    asked = [f"t{i}" for i in range(5000)]
+    assert len(asked) > cache_module._SCAN_FROM
+    found = cache.get_many("b", "m", "en", "fr", asked)
+    assert set(found) == set(cached) and found["t4"] == Entry("T4", False, "")
+    small = cache.get_many("b", "m", "en", "fr", asked[:10])  # IN path
+    assert small == {k: v for k, v in found.items() if k in asked[:10]}
