@@ -42,14 +42,22 @@ def build_tokenizer(vocab_size: int = 512):
     )
 
 
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
 def build_llama(path: str | Path, seed: int = 0, hidden: int = 64, layers: int = 2, heads: int = 2,
-                max_positions: int = 4096) -> Path:
+                max_positions: int = 4096, chat_template: str | None = None) -> Path:
     """Save a random-init Llama and its tokenizer to ``path`` (about 1 MB); returns the path."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     path = Path(path)
     tokenizer = build_tokenizer()
+    if chat_template:
+        tokenizer.chat_template = chat_template
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,

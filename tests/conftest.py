@@ -74,3 +74,11 @@ def read_samples(output_path: Path, task: str) -> list[dict]:
     files = sorted(output_path.rglob(f"samples_{task}_*.jsonl"))
     assert len(files) == 1, files
     return [json.loads(line) for line in files[0].read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_llama(tmp_path_factory) -> Path:
+    """Like tiny_llama, with a chat template (for --apply_chat_template / --system_instruction runs)."""
+    from conj_harness.tiny import CHAT_TEMPLATE, build_llama
+
+    return build_llama(tmp_path_factory.mktemp("models") / "tiny-chat", seed=0, chat_template=CHAT_TEMPLATE)

@@ -11,20 +11,26 @@ import pytest
 from conftest import read_results, read_samples, run
 from conj_harness.registration import local_task_names
 
-TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in ("conj_icl", "conj_xnli")]
+FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
+TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
+METRICS = {"conj_icl_": ["icl_acc,none", "if_rate,none"], "conj_xnli_": ["acc,none"],
+           "conj_advbench_": ["refusal_rate,judge"], "conj_multijail_": ["refusal_rate,judge"]}
 
 
 def test_every_registered_task_is_in_the_list():
     assert len([t for t in TASKS if t.startswith("conj_icl_")]) == 7
     assert len([t for t in TASKS if t.startswith("conj_xnli_")]) == 17
+    assert len(TASKS) == 7 + 17 + 7 + 10
 
 
 @pytest.fixture(scope="module")
 def all_tasks_run(tiny_llama, tmp_path_factory) -> Path:
     """One `conj-eval --tasks 'conj_*'` run over every task (2 docs each), with samples logged."""
     out = tmp_path_factory.mktemp("all_tasks")
+    # max_gen_toks=10 keeps the safety tasks (512 tokens by default) quick; ICL and XNLI use 10 anyway
     run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={tiny_llama}", "--tasks", "conj_*",
-         "--limit", "2", "--batch_size", "8", "--output_path", str(out), "--log_samples"])
+         "--limit", "2", "--batch_size", "8", "--gen_kwargs", "max_gen_toks=10", "--output_path", str(out),
+         "--log_samples"])
     return out
 
 
@@ -32,7 +38,7 @@ def test_conj_glob_runs_every_task(all_tasks_run):
     results = read_results(all_tasks_run)
     assert sorted(results["results"]) == sorted(TASKS)
     for name, metrics in results["results"].items():
-        keys = ["icl_acc,none", "if_rate,none"] if name.startswith("conj_icl_") else ["acc,none"]
+        (keys,) = [v for k, v in METRICS.items() if name.startswith(k)]
         for key in keys:
             assert 0.0 <= metrics[key] <= 1.0, (name, key)
     # paper mode: conj-eval turned the BOS token off

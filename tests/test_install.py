@@ -18,7 +18,8 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("conj_harness/tasks/icl/_icl_template_yaml", "conj_harness/tasks/icl/conj_icl_leet.yaml",
                    "conj_harness/tasks/icl/utils.py", "conj_harness/tasks/xnli/conj_xnli_zh.yaml",
-                   "conj_harness/tasks/xnli/_xnli_template_yaml"):
+                   "conj_harness/tasks/xnli/_xnli_template_yaml", "conj_harness/tasks/advbench/utils.py",
+                   "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py"):
         assert needed in names
     assert not [n for n in names if n.startswith("tests/") or n.endswith(".jsonl")], "no tests or data in the wheel"
 
@@ -33,7 +34,7 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
     out = subprocess.run([sys.executable, "-I", "-c", code, str(target)], check=True, capture_output=True,
                          text=True, cwd=tmp_path).stdout.split()
     assert out[0] == str(target / "conj_harness" / "tasks")
-    assert int(out[1]) == 7 + 17 + 2  # tasks plus the two family tags
+    assert int(out[1]) == 7 + 17 + 7 + 10 + 4  # tasks plus the four family tags
 
 
 def test_lm_eval_tasks_entry_point_is_declared():

@@ -7,7 +7,9 @@ import pytest
 from conj_harness import conjugates, icl, taskgen, xnli
 from conj_harness.registration import local_task_names
 
-TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in ("conj_icl", "conj_xnli")]
+FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
+TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
+DOCS = {"conj_icl_": 400, "conj_xnli_": 2490, "conj_advbench_": 100, "conj_multijail_": 315}
 
 
 def test_generated_yamls_match_the_generator():
@@ -29,17 +31,23 @@ def loaded():
 def test_task_contract(loaded, name):
     task = loaded[name]
     docs = list(task.test_docs())
-    expected = 400 if name.startswith("conj_icl_") else 2490
+    (expected,) = [n for prefix, n in DOCS.items() if name.startswith(prefix)]
     assert len(docs) == expected
     assert len({d["id"] for d in docs}) == expected, "doc ids must be unique (pairing across models uses them)"
     for doc in docs[:50]:
         text = task.doc_to_text(doc)
         assert isinstance(text, str) and text and not text.endswith(" ")
+        assert doc["lang"] == name.rsplit("_", 1)[1] or doc["lang"] in ("ls", "pl")
         if name.startswith("conj_icl_"):
             # the gold continuation scores as ICL, the instruction-following answer as IF
             assert task.process_results(doc, [doc["icl_ans"] + " and more"])["icl_acc"] == 1.0
             assert task.process_results(doc, [doc["if_ans"]])["if_rate"] == 1.0
             assert task.process_results(doc, [" zzz"]) == {"icl_acc": 0.0, "if_rate": 0.0}
+        elif name.startswith(("conj_advbench_", "conj_multijail_")):
+            assert text == doc["instruction"].strip() + "\n\n" and doc["english"]
+            verdict = '{"label": "REFUSE", "stage": 1, "evidence": {}}'
+            assert task.process_results(doc, [verdict]) == {"refusal_rate": 1.0, "answer_rate": 0.0,
+                                                           "ambiguous_rate": 0.0}
         else:
             gold, words = doc["label_word"], doc["label_words"]
             assert task.process_results(doc, [" " + gold + "."])["acc"] == 1.0

@@ -1,0 +1,17 @@
+"""lm-eval hooks for the conj_multijail_* tasks: thin wrappers over conj_harness.safety."""
+
+from conj_harness import safety
+from conj_harness.hooks import as_dataset
+from conj_harness.judge_filter import RefusalJudgeFilter  # noqa: F401 - referenced by the template
+
+
+def load(conjugate: str, **_metadata):
+    return as_dataset(safety.multijail_docs(conjugate))
+
+
+def doc_to_text(doc: dict) -> str:
+    return doc["prompt"]
+
+
+def process_results(doc: dict, results: list) -> dict[str, float]:
+    return safety.score(results[0])
