@@ -10,6 +10,7 @@ What is translated, per family:
 
 * ``icl``: the paper's 500 English sentences, the two instructions, the Input/Output prefixes and the math
   question (translated with fixed numbers, which locate ``{n1}``/``{n2}`` and the operator word in the result);
+* ``advbench``: the 520 AdvBench instructions (the task uses the paper's 100 unless told otherwise);
 * ``xnli``: the template words (Question, Answer, True, False, Neither, or) and the English validation split
   (languages with their own XNLI split ship as ``conj_xnli_<code>`` already).
 """
@@ -106,7 +107,20 @@ def _metadata_yaml(layer: TranslationLayer) -> str:
     return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
 
 
-FAMILY_BUILDERS: dict[str, Callable[[TranslationLayer, str, Path], Path]] = {"icl": _add_icl, "xnli": _add_xnli}
+def _add_advbench(layer: TranslationLayer, code: str, folder: Path) -> Path:
+    from conj_harness import safety
+
+    if code in safety.ADVBENCH_PAPER_LANGS:
+        raise ConjError(f"conj_advbench_{code} ships with conj-harness (the paper's translation); nothing to add")
+    translated = layer.translate(data.harmful_instructions("en"), "en", code)
+    path = atomic.write_text(folder / "advbench_instructions.txt", "\n".join(" ".join(t.split()) for t in translated))
+    fam = taskgen.FAMILIES["advbench"]
+    return _write_yaml(folder, fam, code, layer, instructions_file=str(path))
+
+
+FAMILY_BUILDERS: dict[str, Callable[[TranslationLayer, str, Path], Path]] = {
+    "icl": _add_icl, "xnli": _add_xnli, "advbench": _add_advbench,
+}
 
 
 def add_language(code: str, families: list[str], layer_factory: Callable[[], TranslationLayer],

@@ -72,3 +72,22 @@ def test_translate_cli_through_google_is_cached(tmp_path):
                 FakeGoogle.dead()], env=env, stdin="A brand new sentence.\n", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
     assert "connection" in proc.stderr and "after 2 attempts" in proc.stderr
+
+
+def test_add_language_advbench_and_xnli_with_a_cipher_free_backend(tmp_path, tiny_llama):
+    """The other families: translated through the google client (fake endpoint), then run by conj-eval."""
+    env = {"CONJ_USER_TASKS": str(tmp_path / "ut"), "CONJ_TRANSLATION_CACHE": str(tmp_path / "c.sqlite")}
+    with FakeGoogle() as google:
+        env["SSL_CERT_FILE"] = google.cert_file
+        run(["conj-harness", "add-language", "ko", "--families", "advbench,xnli", "--backend", "google",
+             "--service-url", google.host], env=env)
+    del env["SSL_CERT_FILE"]
+    lines = (tmp_path / "ut" / "ko" / "advbench_instructions.txt").read_text().split("\n")
+    assert len(lines) == 520 and lines[0].startswith("[ko] ")
+    out = tmp_path / "out"
+    run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={tiny_llama}", "--tasks", "conj_advbench_ko",
+         "conj_xnli_ko", "--limit", "2", "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out),
+         "--log_samples"], env=env)
+    assert sorted(read_results(out)["results"]) == ["conj_advbench_ko", "conj_xnli_ko"]
+    doc = read_samples(out, "conj_xnli_ko")[0]["doc"]
+    assert doc["prompt"].startswith("[ko] ") and doc["label_word"].startswith("[ko]")
