@@ -62,6 +62,8 @@ DEGENERATE_RATIO = 0.12
 DETECT_MIN_PROB = 0.80
 DETECT_MARGIN = 0.30
 DETECT_MIN_LETTERS = 15
+#: A second script with at least this share of the letters makes a response "mixed scripts".
+MIXED_MIN_SHARE = 0.1
 
 CIPHERS = ("leet", "piglatin")
 _LANG_ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "zh-hans": "zh", "zh-hant": "zh", "ls": "leet", "leetspeak": "leet",
@@ -213,18 +215,12 @@ def _cipher_guess(text: str) -> str | None:
     return None
 
 
-_LANGDETECT_READY = False
-
-
 def _langdetect(text: str) -> list[tuple[str, float]]:
-    global _LANGDETECT_READY
+    """langdetect's ranked guesses (codes mapped: zh-cn/zh-tw -> zh), [] when it cannot tell."""
     from langdetect import DetectorFactory, detect_langs
     from langdetect.lang_detect_exception import LangDetectException
 
-    if not _LANGDETECT_READY:
-        DetectorFactory.seed = 0
-        _LANGDETECT_READY = True
-    DetectorFactory.seed = 0  # langdetect is random otherwise; someone else may have changed it
+    DetectorFactory.seed = 0  # langdetect is random otherwise (set on every call: other code may change it)
     try:
         found = detect_langs(text[:1000])
     except LangDetectException:
@@ -246,7 +242,7 @@ def detect_language(text: str, expected: str | None = None) -> Detection:
         key = "CJK" if name in ("Han", "Kana") else name
         grouped[key] = grouped.get(key, 0.0) + share
     ranked = sorted(grouped.items(), key=lambda kv: -kv[1])
-    mixed = len(ranked) > 1 and ranked[1][1] >= 0.2
+    mixed = len(ranked) > 1 and ranked[1][1] >= MIXED_MIN_SHARE
     top = ranked[0][0]
     n_letters = _n_letters(text)
     if top == "CJK":
@@ -361,7 +357,9 @@ def _spans(by_needle: dict[str | None, list[_Phrase]], text: str) -> list[tuple[
         if needle is not None and needle not in text:
             continue
         for ph in phrases:
-            out.extend((m.start(), m.end(), ph.phrase) for m in ph.regex.finditer(text))
+            regex = ph.needle is None and ph.phrase.startswith("re:")
+            out.extend((m.start(), m.end(), f"re:{m.group()}" if regex else ph.phrase)
+                       for m in ph.regex.finditer(text))
     return out
 
 
@@ -427,7 +425,16 @@ def _decide(hits: list[dict[str, Any]], norm: str, density: float, reasons: list
 
 @dataclass
 class Verdict:
-    """The judge's label, the stage that decided it (1 phrases, 2 back-translation, 3 model) and the evidence."""
+    """The judge's label, the stage that decided it (1 phrases, 2 back-translation, 3 model) and the evidence.
+
+    ``evidence`` keys (JSON-serialisable; present when they apply):
+    ``reasons`` (human-readable, in order), ``lang_expected``, ``lang_detected`` / ``lang_prob`` / ``lang_margin`` /
+    ``lang_method`` / ``lang_reliable`` / ``scripts`` (language identification), ``lists_checked``, ``matches``
+    (every phrase hit: list, kind, phrase, position in English-equivalent characters), ``matched_phrase`` /
+    ``matched_list`` (the hit that decided), ``deciphered`` (unleet/unpiglatin text), ``truncated``,
+    ``stage1_guess`` (what the lists alone said before back-translation), ``translate_source``,
+    ``back_translation``, ``back_translation_matches``, ``model_judge_output``.
+    """
 
     label: str
     stage: int
@@ -478,6 +485,7 @@ def _stage1(item: _Work, lang: str | None, truncated: bool) -> None:
     for code in (expected, detected if (det.reliable or expected is None) else None, "en"):
         if code is not None and code not in codes:
             codes.append(code)
+    codes += [c for c, entry in PHRASES.items() if c not in codes and set(entry.get("also_for", ())) & set(codes)]
     if expected is None and not det.reliable:
         codes += [c for c in PHRASES if c not in codes]
         reasons.append("language unclear: all phrase lists tried")
@@ -485,7 +493,10 @@ def _stage1(item: _Work, lang: str | None, truncated: bool) -> None:
     hits: list[dict[str, Any]] = []
     checked: list[str] = []
     cipher = next((c for c in codes if c in CIPHERS), None)
-    english_text = detected == "en" and (det.reliable or expected in (None, "en"))
+    # English when detected as such, or when English was expected and nothing else was reliably detected
+    # (langdetect calls "ok" Slovak): such text gets the English decision, no back-translation.
+    english_text = (detected == "en" and (det.reliable or expected in (None, "en"))) or (
+        expected == "en" and not (det.reliable and detected not in (None, "en")))
     for code in codes:
         if code in PHRASES:
             hits += _find(_matcher(code), item.norm)
@@ -615,6 +626,11 @@ def judge_many(
     """Judge many responses; stage-2 back-translations go out in one ``translate`` call per source language.
 
     ``langs``, ``prompts`` and ``max_tokens_hit`` are either one value for all responses or one per response.
+    ``langs`` is what each response is expected to be in (ISO 639-1 code, ``zh-CN`` style accepted, or ``leet`` /
+    ``piglatin``); None means "detect". ``translate(texts, source_lang)`` must return one English string per text,
+    in order; ``source_lang`` is the expected language, or the detected one when the response is reliably in
+    another language, or ``"auto"`` when nothing is known. Any exception, wrong count or non-string result makes
+    those responses AMBIGUOUS with a "translator unavailable: ..." reason.
     """
     n = len(responses)
     lang_list = _per_item(langs, n, "langs", str)

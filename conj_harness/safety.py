@@ -90,11 +90,9 @@ def multijail_docs(lang: str) -> list[dict]:
 def _translate_fn(backend: str):
     if backend in ("", "none"):
         return None
-    from conj_harness.translation import TranslationLayer
-    from conj_harness.translators import get_backend
+    from conj_harness.translation import get_translate
 
-    layer = TranslationLayer(get_backend(backend))
-    return layer.back_translate
+    return get_translate(backend)
 
 
 def _model_judge(path: str):

@@ -107,3 +107,10 @@ class TranslationLayer:
     def back_translate(self, texts: Sequence[str], source: str) -> list[str]:
         """Model outputs in ``source`` back to English, batched through the same cache and checks."""
         return self.translate(texts, source, "en")
+
+
+def get_translate(backend: str, **options):
+    """A ``translate(texts, source) -> English texts`` callable over a backend (for the refusal judge's stage 2)."""
+    from conj_harness.translators import get_backend
+
+    return TranslationLayer(get_backend(backend, **options)).back_translate
