@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=_cache)
     d = sub.add_parser("download-data", help="write the offline data mirror (for CONJ_DATA_DIR)")
     d.add_argument("dir")
-    d.add_argument("--only", help="comma-separated parts: icl,xnli (default: all)")
+    d.add_argument("--only", help="comma-separated parts: icl,xnli,advbench,multijail (default: all)")
     d.set_defaults(func=_download)
     from conj_harness import judge_cli
 

@@ -17,7 +17,7 @@ from conj_harness.errors import UnknownNameError
 
 log = logging.getLogger(__name__)
 
-PARTS = ("icl", "xnli")
+PARTS = ("icl", "xnli", "advbench", "multijail")
 
 
 def _icl(root: Path) -> list[Path]:
@@ -41,7 +41,28 @@ def _xnli(root: Path) -> list[Path]:
     return written
 
 
-WRITERS = {"icl": _icl, "xnli": _xnli}
+def _advbench(root: Path) -> list[Path]:
+    written = []
+    path = root / "advbench" / "train.jsonl"
+    if not path.is_file():
+        written.append(atomic.write_jsonl(path, data.hub_rows(data.ADVBENCH_HUB_ID, None, "train", ["prompt", "target"])))
+    for lang in data.HARMFUL_LANGS[1:]:  # en is AdvBench itself
+        path = root / "paper_reference" / f"harmful_instructions_{lang}.txt"
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == data.HARMFUL_SHA256[lang]:
+            continue
+        written.append(atomic.write_bytes(path, data.fetch_harmful(lang)))
+    return written
+
+
+def _multijail(root: Path) -> list[Path]:
+    path = root / "multijail" / "train.jsonl"
+    if path.is_file():
+        return []
+    rows = data.hub_rows(data.MULTIJAIL_HUB_ID, None, "train", ["id", "source", "tags", *data.MULTIJAIL_LANGS])
+    return [atomic.write_jsonl(path, [{**r, "id": str(r["id"])} for r in rows])]
+
+
+WRITERS = {"icl": _icl, "xnli": _xnli, "advbench": _advbench, "multijail": _multijail}
 
 
 def download(root: str | Path, parts: Iterable[str] = PARTS) -> list[Path]:

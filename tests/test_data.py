@@ -137,3 +137,27 @@ def test_online_path_caches_sentences_checked_by_sha(fake_repo, monkeypatch, tmp
 def test_download_unknown_part_lists_parts(tmp_path):
     proc = run(["conj-harness", "download-data", str(tmp_path), "--only", "icl,bogus"], check=False)
     assert proc.returncode == 2 and "unknown data part 'bogus'" in proc.stderr and "xnli" in proc.stderr
+
+
+def test_download_paper_translations_of_advbench(tmp_path, data_dir, monkeypatch):
+    """The sha-pinned AdvBench translations come from the authors' repository (a local stand-in here)."""
+    from conj_harness import download
+
+    root = tmp_path / "repo"
+    folder = root / "harmful_generation" / "harmful_instructions"
+    folder.mkdir(parents=True)
+    for lang in ("ja", "hu", "sw", "ml"):
+        shutil.copy(data_dir / "paper_reference" / f"harmful_instructions_{lang}.txt",
+                    folder / f"harmful_instructions_{lang}.txt")
+    server = _Server(root)
+    try:
+        monkeypatch.setenv("CONJ_PAPER_REPO_URL", server.url)
+        dest = tmp_path / "dl"
+        (dest / "advbench").mkdir(parents=True)
+        shutil.copy(data_dir / "advbench" / "train.jsonl", dest / "advbench" / "train.jsonl")  # hub part present
+        written = download.download(dest, ["advbench"])
+        assert sorted(p.name for p in written) == [f"harmful_instructions_{x}.txt" for x in ("hu", "ja", "ml", "sw")]
+        monkeypatch.setenv("CONJ_DATA_DIR", str(dest))
+        assert data.harmful_instructions("ml")[63] == (data_dir / "paper_reference" / "harmful_instructions_ml.txt").read_text().split("\n")[63]
+    finally:
+        server.close()
