@@ -8,6 +8,8 @@ Subcommands:
   add-language     add a language conjugate to the task families (translated once, cached, offline after)
   cache            stats | export FILE | import FILE of the persistent translation cache
   download-data    write the offline data mirror that CONJ_DATA_DIR reads
+  compare          base vs fine-tuned on conj tasks: drop, recovery, paired significance, report
+  report           re-render a compare report, or compare two existing lm-eval output folders
   judge            label JSONL responses REFUSE / ANSWER / AMBIGUOUS (the safety families' judge)
   tiny-model       build a tiny random-init Llama offline (smoke runs, tests, benchmarks)
 """
@@ -178,9 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("dir")
     d.add_argument("--only", help="comma-separated parts: icl,xnli,advbench,multijail (default: all)")
     d.set_defaults(func=_download)
-    from conj_harness import judge_cli
+    from conj_harness import compare_cli, judge_cli
 
     judge_cli.register(sub)
+    compare_cli.register(sub)
     m = sub.add_parser("tiny-model", help="build a tiny random-init Llama offline")
     m.add_argument("dir")
     m.add_argument("--seed", type=int, default=0)
