@@ -127,15 +127,27 @@ def _fetch(url: str, timeout: float = 30.0) -> bytes:
         raise DataError(f"could not download {url} ({e}). {HUB_HINT}") from None
 
 
+def fetch_pinned(path: str, sha256: str) -> bytes:
+    """A file of the authors' repository at the pinned commit, checked by sha256."""
+    url = f"{os.environ.get(ENV_SOURCE_URL, PAPER_REPO_URL).rstrip('/')}/{path}"
+    payload = _fetch(url)
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != sha256:
+        raise DataError(f"{url} has sha256 {digest}, expected {sha256} (commit {PAPER_COMMIT})")
+    return payload
+
+
+def _cached_pinned(cache_name: str, path: str, sha256: str) -> Path:
+    """The pinned file in the user cache, downloaded once (re-downloaded if the cached copy does not match)."""
+    cached = cache_dir() / cache_name
+    if not (cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sha256):
+        atomic.write_bytes(cached, fetch_pinned(path, sha256))
+    return cached
+
+
 def fetch_icl_sentences(code: str) -> bytes:
     """The authors' sentence file for ``code``, downloaded at the pinned commit and checked by sha256."""
-    base = os.environ.get(ENV_SOURCE_URL, PAPER_REPO_URL).rstrip("/")
-    url = f"{base}/icl_vs_if/sentences/random_sentences_{code}.txt"
-    data = _fetch(url)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != ICL_SENTENCE_SHA256[code]:
-        raise DataError(f"{url} has sha256 {digest}, expected {ICL_SENTENCE_SHA256[code]} (commit {PAPER_COMMIT})")
-    return data
+    return fetch_pinned(f"icl_vs_if/sentences/random_sentences_{code}.txt", ICL_SENTENCE_SHA256[code])
 
 
 def icl_sentences(code: str) -> list[str]:
@@ -150,9 +162,8 @@ def icl_sentences(code: str) -> list[str]:
         if hashlib.sha256(path.read_bytes()).hexdigest() != ICL_SENTENCE_SHA256[code]:
             log.warning("%s differs from the paper's file (sha256): prompts will not match the paper", path)
         return lines
-    cached = cache_dir() / "icl_sentences" / f"{code}.txt"
-    if not (cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == ICL_SENTENCE_SHA256[code]):
-        atomic.write_bytes(cached, fetch_icl_sentences(code))
+    cached = _cached_pinned(f"icl_sentences/{code}.txt", f"icl_vs_if/sentences/random_sentences_{code}.txt",
+                            ICL_SENTENCE_SHA256[code])
     return read_lines(cached, ICL_SENTENCES, what)
 
 
@@ -227,14 +238,13 @@ def multijail_rows() -> list[dict[str, Any]]:
     return [{**r, "id": str(r["id"])} for r in rows]
 
 
+def _harmful_path(lang: str) -> str:
+    return f"harmful_generation/harmful_instructions/harmful_instructions_{lang}.txt"
+
+
 def fetch_harmful(lang: str) -> bytes:
-    base = os.environ.get(ENV_SOURCE_URL, PAPER_REPO_URL).rstrip("/")
-    url = f"{base}/harmful_generation/harmful_instructions/harmful_instructions_{lang}.txt"
-    payload = _fetch(url)
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != HARMFUL_SHA256[lang]:
-        raise DataError(f"{url} has sha256 {digest}, expected {HARMFUL_SHA256[lang]} (commit {PAPER_COMMIT})")
-    return payload
+    """The paper's Google translation of AdvBench into ``lang``, at the pinned commit, checked by sha256."""
+    return fetch_pinned(_harmful_path(lang), HARMFUL_SHA256[lang])
 
 
 def harmful_instructions(lang: str) -> list[str]:
@@ -247,7 +257,5 @@ def harmful_instructions(lang: str) -> list[str]:
     root = data_dir()
     if root is not None:
         return read_lines(root / "paper_reference" / f"harmful_instructions_{lang}.txt", ADVBENCH_ROWS, what)
-    cached = cache_dir() / "harmful_instructions" / f"{lang}.txt"
-    if not (cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == HARMFUL_SHA256[lang]):
-        atomic.write_bytes(cached, fetch_harmful(lang))
+    cached = _cached_pinned(f"harmful_instructions/{lang}.txt", _harmful_path(lang), HARMFUL_SHA256[lang])
     return read_lines(cached, ADVBENCH_ROWS, what)
