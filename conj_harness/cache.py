@@ -9,7 +9,6 @@ translate once online and evaluate on air-gapped nodes.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -17,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from conj_harness import jsonl
 from conj_harness.errors import ConjError
 
 SCHEMA_VERSION = "1"
@@ -174,14 +174,8 @@ class TranslationCache:
         required = ("backend", "model", "source", "target", "text", "translation")
         groups: dict[tuple[str, str, str, str], list[tuple[str, Entry]]] = {}
         with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ConjError(f"{path} line {n} is not valid JSON ({e.msg})") from None
-                if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in required):
+            for n, row in jsonl.objects(f, str(path)):
+                if not all(isinstance(row.get(k), str) for k in required):
                     raise ConjError(f"{path} line {n}: expected string fields {', '.join(required)}")
                 key = (row["backend"], row["model"], row["source"], row["target"])
                 ok = row.get("check_ok")

@@ -17,7 +17,6 @@ was expected, so a run never starts on half a dataset.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import urllib.error
@@ -25,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conj_harness import atomic
+from conj_harness import atomic, jsonl
 from conj_harness.errors import DataError, UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -98,15 +97,7 @@ def read_jsonl(path: Path, fields: dict[str, type], expected: int | None, what: 
         raise DataError(f"missing data file {path}: expected {what}. {HUB_HINT}")
     rows = []
     with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path} line {n} is not valid JSON ({e.msg}): expected {what}") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path} line {n} is not a JSON object: expected {what}")
+        for n, row in jsonl.objects(f, str(path), DataError, f"expected {what}"):
             for name, typ in fields.items():
                 if not isinstance(row.get(name), typ):
                     raise DataError(

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
+from conj_harness import jsonl
 from conj_harness.errors import ConjError
 
 
@@ -52,15 +53,7 @@ def get_translate_fn(name: str) -> Callable[[list[str], str], list[str]]:
 
 def _read_rows(stream: IO[str]) -> list[tuple[int, dict[str, Any]]]:
     rows = []
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConjError(f"stdin line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise ConjError(f"stdin line {number}: expected a JSON object, got {type(row).__name__}")
+    for number, row in jsonl.objects(stream, "stdin"):
         if "response" not in row:
             raise ConjError(f"stdin line {number}: no 'response' field (keys: {', '.join(sorted(row)) or 'none'})")
         if row["response"] is not None and not isinstance(row["response"], str):
