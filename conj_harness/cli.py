@@ -1,6 +1,7 @@
 """``conj-harness``: the project's utility commands (``conj-eval`` runs evaluations).
 
 Subcommands:
+  demo             the main job on the embedded tiny model pair: the paper's effect, offline, on a CPU
   tasks-dir        print the folder to pass to ``lm_eval --include_path``
   tasks            list the conj_* tasks and tags
   conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
@@ -152,6 +153,16 @@ def _tiny_model(args) -> None:
     print(build_llama(args.dir, seed=args.seed))
 
 
+def _demo(args) -> None:
+    from conj_harness.compare_cli import _print_summary
+    from conj_harness.demo import run_demo
+
+    outcome = run_demo(args.output, limit=args.limit, force=args.force, progress=False if args.no_progress else None)
+    _print_summary(outcome.summary, Path(args.output))
+    if outcome.failures:
+        raise ConjError(f"{len(outcome.failures)} demo run(s) failed; see the eval.log files under {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conj-harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -180,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("dir")
     d.add_argument("--only", help="comma-separated parts: icl,xnli,advbench,multijail (default: all)")
     d.set_defaults(func=_download)
+    dm = sub.add_parser("demo", help="compare the embedded tiny model pair (offline, a few minutes on a CPU)")
+    dm.add_argument("--output", default="results/demo", help="report folder (default results/demo)")
+    dm.add_argument("--limit", type=int, help="docs per task (default: all 400)")
+    dm.add_argument("--force", action="store_true", help="overwrite a folder that holds another pair's results")
+    dm.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a bar")
+    dm.set_defaults(func=_demo)
     from conj_harness import compare_cli, judge_cli
 
     judge_cli.register(sub)
