@@ -19,7 +19,8 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
     for needed in ("conj_harness/tasks/icl/_icl_template_yaml", "conj_harness/tasks/icl/conj_icl_leet.yaml",
                    "conj_harness/tasks/icl/utils.py", "conj_harness/tasks/xnli/conj_xnli_zh.yaml",
                    "conj_harness/tasks/xnli/_xnli_template_yaml", "conj_harness/tasks/advbench/utils.py",
-                   "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py"):
+                   "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py",
+                   "conj_harness/demo_model/manifest.json", "conj_harness/demo_model/tuned/model.safetensors"):
         assert needed in names
     assert not [n for n in names if n.startswith("tests/") or n.endswith(".jsonl")], "no tests or data in the wheel"
 
