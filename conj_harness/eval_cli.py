@@ -4,7 +4,8 @@ Every lm_eval flag and subcommand works unchanged: the arguments are parsed by l
 module (1) swaps in :class:`~conj_harness.registration.ConjTaskManager`, (2) skips indexing lm-eval's built-in
 tasks when every requested name resolves locally, (3) rejects an unknown ``conj_*`` name with the list of valid
 ones, and (4) applies the paper's no-BOS setting (``add_bos_token=False``) to ``hf``/``vllm`` runs of conj tasks
-unless the user set it.
+unless the user set it. Before anything loads, the backend's packages are checked (``--model vllm`` without vLLM
+says which extra to install) and, for vLLM, that prompts are never silently truncated to ``max_model_len``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ def prepare(args) -> None:
     """Adjust parsed lm-eval arguments in place (see module docstring)."""
     import lm_eval.tasks
 
-    from conj_harness import registration
+    from conj_harness import backends, registration
+
+    if getattr(args, "command", None) == "run":
+        backends.require_backend(args.model or "hf")  # one line naming the extra, not a deep ImportError
 
     lm_eval.tasks.TaskManager = registration.ConjTaskManager  # read at call time by run/ls/validate
     tasks = getattr(args, "tasks", None)
@@ -46,12 +50,15 @@ def prepare(args) -> None:
             model_args["add_bos_token"] = False
             log.info("conj-eval: add_bos_token=False (paper mode: no BOS token); pass add_bos_token=True to override")
         args.model_args = model_args
+    if all_local and getattr(args, "command", None) == "run":
+        backends.check_context(args.model or "hf", args.model_args if isinstance(args.model_args, dict) else {})
 
 
 def main(argv: list[str] | None = None) -> None:
     from lm_eval._cli import HarnessCLI
     from lm_eval.utils import setup_logging
 
+    console = argv is None
     if argv is not None:
         sys.argv = ["conj-eval", *argv]
     setup_logging()
@@ -63,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConjError as e:
         print(f"conj-eval: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    if console:
+        from conj_harness.backends import exit_now
+
+        exit_now(0)  # results are written: skip the 5-8 s interpreter teardown (see backends.exit_now)
 
 
 if __name__ == "__main__":
