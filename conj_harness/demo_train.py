@@ -36,6 +36,7 @@ import math
 import os
 import platform
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -465,20 +466,21 @@ def run(out: Path, cfg: TrainConfig, log=print, eval_curve: bool = True, eval_pa
     import shutil
 
     import torch
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     t0 = time.time()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     torch.use_deterministic_algorithms(True)
+    forms = load_forms(cfg.forms)  # the sentence files first: a data problem leaves nothing behind
+    for f in forms.values():
+        check_format(f)
     out = Path(out)
     stage = out / ".build"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-
-    forms = load_forms(cfg.forms)
-    for f in forms.values():
-        check_format(f)
     flist = list(forms.values())
     tokenizer = build_tokenizer(flist, cfg)
     for role in ("base", "tuned"):  # saved before any use, so both copies are identical
@@ -601,8 +603,14 @@ def main(argv: list[str] | None = None) -> None:
         cur = getattr(cfg, k)
         setattr(cfg, k, type(cur)(json.loads(v)) if not isinstance(cur, str) else v)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    run(args.out, cfg, log=lambda m: print(m, flush=True), eval_curve=not args.no_curve,
-        eval_paper=not args.no_paper_eval)
+    from conj_harness.errors import ConjError
+
+    try:
+        run(args.out, cfg, log=lambda m: print(m, flush=True), eval_curve=not args.no_curve,
+            eval_paper=not args.no_paper_eval)
+    except ConjError as e:  # e.g. no sentence files: say how to get them, no stack trace
+        print(f"demo_train: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
