@@ -93,11 +93,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+from conj_harness.jsonl import read_json_or_none as _read_json  # noqa: E402 - one reader for both modules
 
 
 def _describe(model: str | None, adapter: str | None) -> str:

@@ -175,11 +175,7 @@ def resolve_tasks(specs: list[str], include_path: str | None = None) -> list[str
 # --- the output folder ------------------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+from conj_harness.jsonl import read_json_or_none as _read_json  # noqa: E402 - one reader for both modules
 
 
 def prepare_output(out: Path, spec: PairSpec, tasks: list[str], force: bool) -> dict:

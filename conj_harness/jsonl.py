@@ -23,3 +23,13 @@ def objects(lines: Iterable[str], source: str, error: type[ConjError] = ConjErro
         if not isinstance(row, dict):
             raise error(f"{source} line {n} is not a JSON object{suffix}")
         yield n, row
+
+
+def read_json_or_none(path) -> Any:
+    """A JSON file's content, or None when it is missing or unreadable (marker files of interrupted runs)."""
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
