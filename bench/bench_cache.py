@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from conj_harness.cache import Entry, TranslationCache
-from conj_harness.translation import TranslationLayer
+from conj_harness.translation.cache import Entry, TranslationCache
+from conj_harness.translation.layer import TranslationLayer
 from conj_harness.translators.base import Translator
 
 

@@ -19,7 +19,7 @@ def build_model(dtype: str):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from conj_harness.tiny import build_tokenizer
+    from tests.support.tiny_models import build_tokenizer
 
     tok = build_tokenizer()
     config = LlamaConfig(vocab_size=len(tok), hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,

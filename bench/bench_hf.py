@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from conj_harness.tiny_seq2seq import build_m2m100, build_marian
+    from tests.support.tiny_seq2seq import build_m2m100, build_marian
     from conj_harness.translators.hf import HFTranslator
 
     if args.threads:

@@ -18,7 +18,7 @@ and CPU time (user+sys of the child), since other processes on the machine make 
   (c) start-up   ``conj-eval --tasks conj_icl_en --limit 1`` vs plain ``lm_eval --include_path <tasks> ...`` (same
                  model args, add_bos_token=False), for vllm and hf. Goal: 0.5x or less.
   (d) memory     peak RSS of every run (``os.wait4`` rusage of the child; includes its own children).
-  fix            "+exit_now" variants: the same conj-eval command, then ``conj_harness.backends.exit_now`` (skip
+  fix            "+exit_now" variants: the same conj-eval command, then ``conj_harness.lmeval.backend_checks.exit_now`` (skip
                  the interpreter teardown, ~5 s with vLLM loaded) - before/after in one run. Once eval_cli calls
                  exit_now itself, both variants measure the fixed path.
 
@@ -141,7 +141,7 @@ def _raw_vllm(spec_path: str, probe: _Probe) -> None:
 def _child(argv: list[str]) -> None:
     """Run one measured command in this process: ``raw SPEC``, ``inproc SPEC``, ``lm_eval ARGS``,
     ``conj-eval ARGS`` (exactly what the console script does) or ``conj-eval+exit_now ARGS`` (the same, then
-    :func:`conj_harness.backends.exit_now` - the proposed fast exit, for before/after in one benchmark run)."""
+    :func:`conj_harness.lmeval.backend_checks.exit_now` - the proposed fast exit, for before/after in one benchmark run)."""
     import atexit
 
     kind, rest = argv[0], argv[1:]
@@ -161,8 +161,8 @@ def _child(argv: list[str]) -> None:
         else:
             _install_lm_eval_probe(probe)
             if kind.startswith("conj-eval"):
-                from conj_harness import backends
-                from conj_harness.eval_cli import main
+                from conj_harness.lmeval import backend_checks as backends
+                from conj_harness.cli.conj_eval import main
 
                 if hasattr(backends, "exit_now"):  # main() may call it itself once wired in
                     original_exit_now = backends.exit_now
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         env = _env(work)
         model = work / "llama"
         t = time.time()
-        subprocess.run([sys.executable, "-c", "import sys; from conj_harness.tiny import build_llama; "
+        subprocess.run([sys.executable, "-c", "import sys; from tests.support.tiny_models import build_llama; "
                         f"build_llama(sys.argv[1], hidden={args.hidden}, layers={args.layers}, heads={args.heads})",
                         str(model)], check=True, env=env, capture_output=True)
         config = json.loads((model / "config.json").read_text())

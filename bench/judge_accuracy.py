@@ -1,4 +1,4 @@
-"""Agreement of the refusal judge (conj_harness.refusal) with human labels; prints markdown tables.
+"""Agreement of the refusal judge (conj_harness.judge.refusal) with human labels; prints markdown tables.
 
 Real data: ``$CONJ_DATA_DIR/refusal_labels/dev.jsonl`` (default /work/shared/data; 7,884 English responses from
 XSTest v2 and Do-Not-Answer with human labels mapped to REFUSE / ANSWER / AMBIGUOUS). The rows are split by a hash
@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from conj_harness.refusal import ANSWER, LABELS, REFUSE, judge_many  # noqa: E402
+from conj_harness.judge.refusal import ANSWER, LABELS, REFUSE, judge_many  # noqa: E402
 
 SYNTHETIC = REPO / "tests" / "data" / "refusal_multilingual.jsonl"
 

@@ -37,14 +37,14 @@ __all__ = [
 
 
 def task_manager(include_path: Any = None, include_defaults: bool = False, metadata: dict | None = None) -> "TaskManager":
-    """A TaskManager with the conj_* tasks; see :func:`conj_harness.registration.task_manager`."""
-    from conj_harness.registration import task_manager as _tm
+    """A TaskManager with the conj_* tasks; see :func:`conj_harness.lmeval.registration.task_manager`."""
+    from conj_harness.lmeval.registration import task_manager as _tm
 
     return _tm(include_path=include_path, include_defaults=include_defaults, metadata=metadata)
 
 
 def tasks_dir():
     """The folder of the shipped task families (for ``lm_eval --include_path``)."""
-    from conj_harness.taskgen import tasks_dir as _td
+    from conj_harness.lmeval.taskgen import tasks_dir as _td
 
     return _td()

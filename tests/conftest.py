@@ -45,7 +45,7 @@ def _offline_env(data_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory) -> Path:
     """A ~0.5M-parameter random Llama with a locally trained tokenizer (seed 0)."""
-    from conj_harness.tiny import build_llama
+    from tests.support.tiny_models import build_llama
 
     return build_llama(tmp_path_factory.mktemp("models") / "tiny-llama-0", seed=0)
 
@@ -79,6 +79,6 @@ def read_samples(output_path: Path, task: str) -> list[dict]:
 @pytest.fixture(scope="session")
 def tiny_chat_llama(tmp_path_factory) -> Path:
     """Like tiny_llama, with a chat template (for --apply_chat_template / --system_instruction runs)."""
-    from conj_harness.tiny import CHAT_TEMPLATE, build_llama
+    from tests.support.tiny_models import CHAT_TEMPLATE, build_llama
 
     return build_llama(tmp_path_factory.mktemp("models") / "tiny-chat", seed=0, chat_template=CHAT_TEMPLATE)

@@ -1,4 +1,4 @@
-"""Tests for conj_harness.ciphers.
+"""Tests for conj_harness.conjugates.ciphers.
 
 The forward transforms must reproduce the paper's translated files, so the
 main checks compare against the line-aligned reference data (read in place,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conj_harness.ciphers import agreement, leet, piglatin, unleet, unpiglatin
+from conj_harness.conjugates.ciphers import agreement, leet, piglatin, unleet, unpiglatin
 
 
 def _data_dir() -> Path:

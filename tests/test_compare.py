@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run
-from conj_harness import analysis, compare, compare_cli
+from conj_harness.report import analysis
+from conj_harness.pairs import runner as compare
+from conj_harness.cli import compare as compare_cli
 from conj_harness.errors import ConjError
 
 TASKS = ["conj_xnli_en", "conj_xnli_leet", "conj_icl_en"]
@@ -41,7 +43,7 @@ def true_sayer(path: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from conj_harness.tiny import build_llama
+    from tests.support.tiny_models import build_llama
 
     build_llama(path, seed=0)
     tok = AutoTokenizer.from_pretrained(path)
@@ -62,7 +64,7 @@ def true_sayer(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict:
-    from conj_harness.tiny import build_llama
+    from tests.support.tiny_models import build_llama
 
     root = tmp_path_factory.mktemp("pair_models")
     return {"base": true_sayer(root / "base"), "tuned": build_llama(root / "tuned", seed=1)}
@@ -432,7 +434,7 @@ def test_task_names_and_primary_metrics():
 
 
 def test_tokenizer_differences_are_reported(tmp_path):
-    from conj_harness.tiny import build_tokenizer
+    from tests.support.tiny_models import build_tokenizer
 
     build_tokenizer(512).save_pretrained(tmp_path / "a")
     build_tokenizer(600).save_pretrained(tmp_path / "b")
@@ -467,7 +469,7 @@ def test_task_resolution_and_argument_checks():
         compare.PairSpec(base="b")
     cmd = compare.eval_command(compare.PairSpec(base="b", tuned="t", tuned_chat_template=True, limit=4), "tuned",
                                ["conj_icl_en"], Path("/tmp/x"), Path("/tmp/c"))
-    assert cmd[1:3] == ["-m", "conj_harness.eval_cli"] and "--apply_chat_template" in cmd
+    assert cmd[1:3] == ["-m", "conj_harness.cli.conj_eval"] and "--apply_chat_template" in cmd
     assert cmd[cmd.index("--limit") + 1] == "4" and cmd[cmd.index("--use_cache") + 1] == "/tmp/c"
     assert "--apply_chat_template" not in compare.eval_command(
         compare.PairSpec(base="b", tuned="t", tuned_chat_template=True), "base", ["x"], Path("/x"), Path("/c"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run
-from conj_harness import data
+from conj_harness.data import sources
 from conj_harness.errors import DataError
 
 
@@ -26,35 +26,35 @@ def mirror(tmp_path, data_dir, monkeypatch) -> Path:
 
 
 def test_mirror_reads(mirror):
-    assert len(data.icl_sentences("en")) == 500
-    rows = data.xnli_rows("fr")
+    assert len(sources.icl_sentences("en")) == 500
+    rows = sources.xnli_rows("fr")
     assert len(rows) == 2490 and {r["label"] for r in rows} == {0, 1, 2}
 
 
 def test_missing_file_is_named(mirror):
     (mirror / "icl_sentences" / "hu.txt").unlink()
     with pytest.raises(DataError, match=r"icl_sentences/hu\.txt.*expected 500 sentences"):
-        data.icl_sentences("hu")
+        sources.icl_sentences("hu")
     with pytest.raises(DataError, match=r"xnli/validation/de\.jsonl.*expected 2490 JSON lines"):
-        data.xnli_rows("de")
+        sources.xnli_rows("de")
 
 
 def test_malformed_files_are_named(mirror):
     path = mirror / "icl_sentences" / "nl.txt"
     path.write_text("\n".join(path.read_text().split("\n")[:499]))
     with pytest.raises(DataError, match=r"nl\.txt has 499 lines: expected 500"):
-        data.icl_sentences("nl")
+        sources.icl_sentences("nl")
     x = mirror / "xnli" / "validation" / "fr.jsonl"
     lines = x.read_text().splitlines()
     x.write_text("\n".join(lines[:10] + ["{not json"] + lines[11:]) + "\n")
     with pytest.raises(DataError, match=r"fr\.jsonl line 11 is not valid JSON"):
-        data.xnli_rows("fr")
+        sources.xnli_rows("fr")
     x.write_text("\n".join(lines[:5] + ['{"premise": "a", "hypothesis": "b", "label": 7}'] + lines[6:]) + "\n")
     with pytest.raises(DataError, match=r"row 6: label 7, expected 0, 1 or 2"):
-        data.xnli_rows("fr")
+        sources.xnli_rows("fr")
     x.write_text("\n".join(lines[:5] + ['{"premise": "a", "label": 1}'] + lines[6:]) + "\n")
     with pytest.raises(DataError, match=r"line 6: field 'hypothesis' missing"):
-        data.xnli_rows("fr")
+        sources.xnli_rows("fr")
 
 
 def test_bad_mirror_stops_the_cli_without_a_result(mirror, tiny_llama, tmp_path):
@@ -95,7 +95,7 @@ def fake_repo(tmp_path, data_dir):
     root = tmp_path / "repo"
     folder = root / "icl_vs_if" / "sentences"
     folder.mkdir(parents=True)
-    for code in data.ICL_CODES:
+    for code in sources.ICL_CODES:
         shutil.copy(data_dir / "icl_sentences" / f"{code}.txt", folder / f"random_sentences_{code}.txt")
     server = _Server(root)
     yield folder, server.url
@@ -107,7 +107,7 @@ def test_download_data_writes_a_valid_mirror_and_resumes(fake_repo, tmp_path, da
     dest = tmp_path / "dl"
     proc = run(["conj-harness", "download-data", str(dest), "--only", "icl"], env={"CONJ_PAPER_REPO_URL": url})
     assert "wrote 7 files" in proc.stdout
-    for code in data.ICL_CODES:
+    for code in sources.ICL_CODES:
         assert (dest / "icl_sentences" / f"{code}.txt").read_bytes() == (data_dir / "icl_sentences" / f"{code}.txt").read_bytes()
     # a re-run after an interruption fetches only what is missing
     (dest / "icl_sentences" / "fr.txt").unlink()
@@ -130,7 +130,7 @@ def test_online_path_caches_sentences_checked_by_sha(fake_repo, monkeypatch, tmp
     monkeypatch.delenv("CONJ_DATA_DIR")
     monkeypatch.setenv("CONJ_PAPER_REPO_URL", url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert data.icl_sentences("pl")[0].startswith("Ashtray")
+    assert sources.icl_sentences("pl")[0].startswith("Ashtray")
     assert (tmp_path / "cache" / "conj_harness" / "icl_sentences" / "pl.txt").is_file()
 
 
@@ -141,7 +141,7 @@ def test_download_unknown_part_lists_parts(tmp_path):
 
 def test_download_paper_translations_of_advbench(tmp_path, data_dir, monkeypatch):
     """The sha-pinned AdvBench translations come from the authors' repository (a local stand-in here)."""
-    from conj_harness import download
+    from conj_harness.data import download
 
     root = tmp_path / "repo"
     folder = root / "harmful_generation" / "harmful_instructions"
@@ -158,6 +158,6 @@ def test_download_paper_translations_of_advbench(tmp_path, data_dir, monkeypatch
         written = download.download(dest, ["advbench"])
         assert sorted(p.name for p in written) == [f"harmful_instructions_{x}.txt" for x in ("hu", "ja", "ml", "sw")]
         monkeypatch.setenv("CONJ_DATA_DIR", str(dest))
-        assert data.harmful_instructions("ml")[63] == (data_dir / "paper_reference" / "harmful_instructions_ml.txt").read_text().split("\n")[63]
+        assert sources.harmful_instructions("ml")[63] == (data_dir / "paper_reference" / "harmful_instructions_ml.txt").read_text().split("\n")[63]
     finally:
         server.close()

@@ -1,4 +1,4 @@
-"""The embedded demo pair (conj_harness/demo_model): integrity checks, the rebuild error, and the effect itself
+"""The embedded demo pair (conj_harness/demo/model): integrity checks, the rebuild error, and the effect itself
 through the real `conj-eval` CLI on a few documents."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_results, run
-from conj_harness import demo_check
+from conj_harness.demo import checkpoint as demo_check
 from conj_harness.errors import ConjError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -29,7 +29,7 @@ def test_checkpoint_is_complete_and_small():
     assert total <= MAX_BYTES, f"demo checkpoint is {total / 1e6:.1f} MB, over the 20 MB budget"
     assert manifest["seed"] == 0
     assert set(manifest["results"]) == {"paper", "heldout"}
-    assert manifest["rebuild"].startswith("python -m conj_harness.demo_train --out ")
+    assert manifest["rebuild"].startswith("python -m conj_harness.demo.train --out ")
 
 
 @pytest.fixture()
@@ -45,7 +45,7 @@ def _assert_rebuild_error(folder: Path, why: str) -> None:
     msg = str(e.value)
     assert msg.startswith(f"demo checkpoint missing or corrupted at {folder}"), msg
     assert why in msg
-    assert f"rebuild it with `python -m conj_harness.demo_train --out {folder}`" in msg
+    assert f"rebuild it with `python -m conj_harness.demo.train --out {folder}`" in msg
 
 
 def test_corrupted_weights_name_the_rebuild_command(demo_copy):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_results, read_samples, run
-from conj_harness.registration import local_task_names
+from conj_harness.lmeval.registration import local_task_names
 
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
 TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
@@ -59,7 +59,8 @@ def test_samples_carry_what_the_analysis_needs(all_tasks_run):
 
 def test_scores_follow_from_the_logged_outputs(all_tasks_run):
     """The aggregate is the mean of the per-sample paper rule applied to the logged continuation."""
-    from conj_harness import icl, xnli
+    from conj_harness.families import icl
+    from conj_harness.families import xnli
 
     results = read_results(all_tasks_run)["results"]
     for task in ("conj_icl_en", "conj_icl_piglatin"):
@@ -115,7 +116,9 @@ def test_conj_only_runs_skip_the_builtin_index():
 
     from lm_eval._cli import HarnessCLI
 
-    from conj_harness import eval_cli, registration
+    from conj_harness.lmeval import eval_cli
+
+    from conj_harness.lmeval import registration
 
     def prepared(argv: str):
         old = sys.argv

@@ -31,7 +31,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    from conj_harness.tiny_seq2seq import build_m2m100, build_marian, build_nllb
+    from tests.support.tiny_seq2seq import build_m2m100, build_marian, build_nllb
 
     root = tmp_path_factory.mktemp("seq2seq")
     return {
@@ -100,7 +100,7 @@ def test_m2m100_language_missing_from_tokenizer(models):
 
 
 def test_marian_local_path_and_per_pair_template(models, tmp_path):
-    from conj_harness.tiny_seq2seq import build_marian
+    from tests.support.tiny_seq2seq import build_marian
 
     tr = _translator(models["marian"])
     assert tr.family == "marian" and tr.supported_languages() is None

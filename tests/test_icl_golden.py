@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conj_harness import icl
+from conj_harness.families import icl
 
 
 @pytest.fixture(scope="module")

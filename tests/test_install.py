@@ -20,7 +20,7 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
                    "conj_harness/tasks/icl/utils.py", "conj_harness/tasks/xnli/conj_xnli_zh.yaml",
                    "conj_harness/tasks/xnli/_xnli_template_yaml", "conj_harness/tasks/advbench/utils.py",
                    "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py",
-                   "conj_harness/demo_model/manifest.json", "conj_harness/demo_model/tuned/model.safetensors"):
+                   "conj_harness/demo/model/manifest.json", "conj_harness/demo/model/tuned/model.safetensors"):
         assert needed in names
     assert not [n for n in names if n.startswith("tests/") or n.endswith(".jsonl")], "no tests or data in the wheel"
 
@@ -29,7 +29,7 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
                    check=True, capture_output=True)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import conj_harness; from conj_harness.registration import local_task_names;"
+        "import conj_harness; from conj_harness.lmeval.registration import local_task_names;"
         "print(conj_harness.tasks_dir()); print(len([n for n in local_task_names() if n.startswith('conj_')]))"
     )
     out = subprocess.run([sys.executable, "-I", "-c", code, str(target)], check=True, capture_output=True,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from conj_harness import data, langcheck
+from conj_harness.data import sources
+
+from conj_harness.translation.layer import langcheck
 
 LONG_MIN = 40  # characters: long enough for the full check
 
 
 @pytest.fixture(scope="module")
 def multijail():
-    return data.multijail_rows()[:40]
+    return sources.multijail_rows()[:40]
 
 
 @pytest.mark.parametrize("lang", ["zh", "it", "vi", "ar", "ko", "th", "bn", "sw"])
@@ -22,7 +24,7 @@ def test_human_translations_pass(multijail, lang):
 
 @pytest.mark.parametrize("lang", ["de", "ru", "hi", "tr", "el", "bg", "ur"])
 def test_xnli_translations_pass_and_the_wrong_target_fails(lang):
-    en, tr = data.xnli_rows("en")[:60:3], data.xnli_rows(lang)[:60:3]
+    en, tr = sources.xnli_rows("en")[:60:3], sources.xnli_rows(lang)[:60:3]
     long_pairs = [(a["premise"], b["premise"]) for a, b in zip(en, tr) if len(b["premise"]) >= LONG_MIN]
     assert long_pairs
     assert all(langcheck.check(a, b, lang).ok for a, b in long_pairs)
@@ -55,5 +57,5 @@ def test_ciphers_and_unknown_languages_are_exempt_with_a_reason():
 
 
 def test_deterministic():
-    text = data.xnli_rows("sw")[0]["premise"]
+    text = sources.xnli_rows("sw")[0]["premise"]
     assert len({langcheck.detect(text)[0] for _ in range(5)}) == 1

@@ -1,4 +1,4 @@
-"""Tests for the multilingual refusal judge (conj_harness.refusal) and its ``judge`` command.
+"""Tests for the multilingual refusal judge (conj_harness.judge.refusal) and its ``judge`` command.
 
 The per-language cases come from ``tests/data/refusal_multilingual.jsonl``: short refusals and answers written by
 hand for these tests (synthetic, not model outputs). The agreement test reads the human-labelled English set from
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conj_harness import refusal
-from conj_harness.ciphers import leet, piglatin
+from conj_harness.judge import refusal
+from conj_harness.conjugates.ciphers import leet, piglatin
 from conj_harness.errors import ConjError
-from conj_harness.refusal import AMBIGUOUS, ANSWER, LABELS, REFUSE, judge, judge_many, normalize
-from conj_harness.refusal_phrases import PHRASES
+from conj_harness.judge.refusal import AMBIGUOUS, ANSWER, LABELS, REFUSE, judge, judge_many, normalize
+from conj_harness.judge.phrases import PHRASES
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "data" / "refusal_multilingual.jsonl"
@@ -368,7 +368,7 @@ def test_refuse_vs_answer_agreement_on_english_labels():
 # ---------------------------------------------------------------------------------------------------------------
 
 def _cli(argv: list[str], stdin: str) -> tuple[list[dict], str]:
-    from conj_harness.judge_cli import register
+    from conj_harness.cli.judge import register
 
     parser = argparse.ArgumentParser(prog="conj-harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -426,7 +426,7 @@ def test_cli_error_does_not_echo_response():
 
 
 def test_cli_translate_backend(monkeypatch):
-    from conj_harness import translation
+    from conj_harness.translation.layer import layer as translation
 
     table = {"Voici la recette : mélangez la farine et l'eau.": "Here is the recipe: mix the flour and the water."}
 
@@ -442,7 +442,7 @@ def test_cli_translate_backend(monkeypatch):
 
 
 def test_cli_translate_backend_unavailable(monkeypatch):
-    from conj_harness import translation
+    from conj_harness.translation.layer import layer as translation
 
     monkeypatch.delattr(translation, "get_translate", raising=False)
     with pytest.raises(ConjError, match="get_translate"):

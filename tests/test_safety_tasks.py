@@ -7,8 +7,9 @@ import json
 import pytest
 
 from conftest import read_results, read_samples, run
-from conj_harness import data, safety
-from conj_harness.registration import local_task_names
+from conj_harness.data import sources
+from conj_harness.families import safety
+from conj_harness.lmeval.registration import local_task_names
 
 SAFETY_TASKS = [n for n in local_task_names() if n.startswith(("conj_advbench_", "conj_multijail_"))]
 
@@ -75,4 +76,4 @@ def test_all_520_through_metadata(tiny_llama, tmp_path):
          "--metadata", '{"advbench_subset": "all"}', "--limit", "600", "--gen_kwargs", "max_gen_toks=1",
          "--batch_size", "64", "--output_path", str(tmp_path), "--log_samples"])
     samples = read_samples(tmp_path, "conj_advbench_leet")
-    assert len(samples) == data.ADVBENCH_ROWS
+    assert len(samples) == sources.ADVBENCH_ROWS

@@ -1,10 +1,10 @@
-"""conj_harness.stats against hand-computed cases."""
+"""conj_harness.report.stats against hand-computed cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from conj_harness import stats
+from conj_harness.report import stats
 
 
 # --- McNemar ------------------------------------------------------------------------------------------------------

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conj_harness import conjugates, icl, taskgen, xnli
-from conj_harness.registration import local_task_names
+from conj_harness import conjugates
+
+from conj_harness.families import icl
+
+from conj_harness.lmeval import taskgen
+
+from conj_harness.families import xnli
+from conj_harness.lmeval.registration import local_task_names
 
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
 TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
@@ -13,11 +19,11 @@ DOCS = {"conj_icl_": 400, "conj_xnli_": 2490, "conj_advbench_": 100, "conj_multi
 
 
 def test_generated_yamls_match_the_generator():
-    """Committed task files are what `python -m conj_harness.taskgen` writes (no hand edits, no drift)."""
+    """Committed task files are what `python -m conj_harness.lmeval.taskgen` writes (no hand edits, no drift)."""
     files = taskgen.shipped_files()
     assert len(files) == len(TASKS)
     for path, text in files.items():
-        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run python -m conj_harness.taskgen"
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run python -m conj_harness.lmeval.taskgen"
 
 
 @pytest.fixture(scope="module")

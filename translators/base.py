@@ -73,7 +73,7 @@ class Translator(ABC):
         """Translate non-empty strings of at most ``max_chars``; same length and order as ``texts``."""
 
     def check_codes(self, source: str, target: str) -> None:
-        from conj_harness.languages import ISO_639_1
+        from conj_harness.conjugates.languages import ISO_639_1
 
         supported = self.supported_languages()
         valid = set(ISO_639_1) if supported is None else set(supported)

@@ -123,7 +123,7 @@ class GoogleTranslator(Translator):
     def supported_languages(self) -> list[str]:
         from googletrans import LANGUAGES
 
-        from conj_harness.languages import ISO_639_1
+        from conj_harness.conjugates.languages import ISO_639_1
 
         return sorted(code for code in ISO_639_1 if ISO_TO_GOOGLE.get(code, code) in LANGUAGES)
 

@@ -240,7 +240,7 @@ class HFTranslator(Translator):
 
     # --- languages ----------------------------------------------------------------------------------------------
     def supported_languages(self) -> Iterable[str] | None:
-        from conj_harness.languages import ISO_639_1
+        from conj_harness.conjugates.languages import ISO_639_1
 
         family = self.family
         if family == "nllb":

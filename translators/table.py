@@ -10,37 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conj_harness import data
+from conj_harness.data import sources
 from conj_harness.errors import DataError
 from conj_harness.translators.base import TranslationError, Translator
 
 
 def _xnli(lang: str) -> list[tuple[str, str]]:
-    en, tr = data.xnli_rows("en"), data.xnli_rows(lang)
+    en, tr = sources.xnli_rows("en"), sources.xnli_rows(lang)
     return [(a[f], b[f]) for a, b in zip(en, tr) for f in ("premise", "hypothesis")]
 
 
 def _multijail(lang: str) -> list[tuple[str, str]]:
-    return [(r["en"], r[lang]) for r in data.multijail_rows()]
+    return [(r["en"], r[lang]) for r in sources.multijail_rows()]
 
 
 _ICL_FILES = {"fr": "fr", "es": "es", "nl": "nl", "hu": "hu", "leet": "ls", "piglatin": "pl"}
 
 
 def _icl(lang: str) -> list[tuple[str, str]]:
-    return list(zip(data.icl_sentences("en"), data.icl_sentences(_ICL_FILES[lang])))
+    return list(zip(sources.icl_sentences("en"), sources.icl_sentences(_ICL_FILES[lang])))
 
 
 def _harmful(lang: str) -> list[tuple[str, str]]:
-    return list(zip(data.harmful_instructions("en"), data.harmful_instructions(lang)))
+    return list(zip(sources.harmful_instructions("en"), sources.harmful_instructions(lang)))
 
 
 # resource name -> (languages it covers, loader of (english, translation) pairs)
 RESOURCES: dict[str, tuple[tuple[str, ...], Callable[[str], list[tuple[str, str]]]]] = {
-    "xnli": (tuple(x for x in data.XNLI_LANGS if x != "en"), _xnli),
-    "multijail": (tuple(x for x in data.MULTIJAIL_LANGS if x != "en"), _multijail),
+    "xnli": (tuple(x for x in sources.XNLI_LANGS if x != "en"), _xnli),
+    "multijail": (tuple(x for x in sources.MULTIJAIL_LANGS if x != "en"), _multijail),
     "icl_sentences": (tuple(_ICL_FILES), _icl),
-    "advbench_paper": (tuple(x for x in data.HARMFUL_LANGS if x != "en"), _harmful),
+    "advbench_paper": (tuple(x for x in sources.HARMFUL_LANGS if x != "en"), _harmful),
 }
 
 

@@ -1,7 +1,7 @@
-"""lm-eval hooks for the conj_icl_* tasks: thin wrappers over conj_harness.icl."""
+"""lm-eval hooks for the conj_icl_* tasks: thin wrappers over conj_harness.families.icl."""
 
-from conj_harness import icl
-from conj_harness.hooks import as_dataset
+from conj_harness.families import icl
+from conj_harness.lmeval.hooks import as_dataset
 
 
 def load(conjugate: str, strings: dict | None = None, sentences_file: str | None = None, **_metadata):

@@ -1,7 +1,7 @@
-"""lm-eval hooks for the conj_xnli_* tasks: thin wrappers over conj_harness.xnli."""
+"""lm-eval hooks for the conj_xnli_* tasks: thin wrappers over conj_harness.families.xnli."""
 
-from conj_harness import xnli
-from conj_harness.hooks import as_dataset
+from conj_harness.families import xnli
+from conj_harness.lmeval.hooks import as_dataset
 
 
 def load(conjugate: str, template: str | None = None, labels: list | None = None, rows_file: str | None = None,

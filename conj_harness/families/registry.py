@@ -1,0 +1,66 @@
+"""The task families: what each experiment is called, which conjugates it ships, and what it is measured on.
+
+A family ``f`` becomes lm-eval tasks ``conj_<f>_<conjugate>`` (one per conjugate) carrying the tag ``conj_<f>``;
+:mod:`conj_harness.lmeval.taskgen` writes their YAMLs from this table, and the report compares base and tuned
+models on the family's :attr:`Family.primary_metric`. Adding a conjugate to a shipped family is one entry in that
+family's module (e.g. ``icl.PAPER_CONJUGATES``) and one run of ``python -m conj_harness.lmeval.taskgen``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conj_harness.data import sources
+from conj_harness.errors import UnknownNameError
+from conj_harness.families import icl, safety, xnli
+
+PREFIX = "conj_"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One experiment of the paper as a family of lm-eval tasks."""
+
+    name: str
+    description: str
+    #: The metric its drop and recovery are measured on. For the safety families the capability is refusing
+    #: harmful requests, so drop = base refusal rate - tuned refusal rate (positive: the tuned model refuses less).
+    primary_metric: str
+    shipped: Callable[[], list[str]]
+
+    @property
+    def tag(self) -> str:
+        """The lm-eval tag that runs every task of the family (``--tasks conj_icl``)."""
+        return f"{PREFIX}{self.name}"
+
+    @property
+    def template(self) -> str:
+        """The shared template in the family's task folder (not ``.yaml``, so lm-eval does not index it)."""
+        return f"_{self.name}_template_yaml"
+
+    def task_name(self, conjugate: str) -> str:
+        return f"{PREFIX}{self.name}_{conjugate}"
+
+    def conjugates(self) -> list[str]:
+        """The conjugates shipped with the package (languages added by a user come on top)."""
+        return self.shipped()
+
+
+FAMILIES: dict[str, Family] = {
+    "icl": Family("icl", "in-context learning vs instruction following (spec section 2)", "icl_acc",
+                  lambda: list(icl.PAPER_CONJUGATES)),
+    "xnli": Family("xnli", "XNLI zero-shot reasoning, lost by code fine-tuning (spec section 3)", "acc",
+                   lambda: [*xnli.PROMPTS, *xnli.CIPHER_CONJUGATES]),
+    "advbench": Family("advbench", "AdvBench harmful requests: refusal (spec section 4)", "refusal_rate",
+                       lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS]),
+    "multijail": Family("multijail", "MultiJail harmful requests, human translations: refusal", "refusal_rate",
+                        lambda: list(sources.MULTIJAIL_LANGS)),
+}
+
+
+def get(name: str) -> Family:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise UnknownNameError("family", name, FAMILIES) from None

@@ -1,0 +1,181 @@
+"""Every use of lm-eval's private APIs, in one place, behind one version check.
+
+conj-harness needs five things lm-eval 0.4.13 has no public API for:
+
+* the fast task index (``lm_eval.tasks._index.TaskIndex``): task, group and tag names without building tasks,
+  ~1 s instead of ~10 s - :func:`task_index`;
+* the CLI object (``lm_eval._cli.HarnessCLI``), so ``conj-eval`` parses and runs exactly like ``lm_eval`` -
+  :func:`harness_cli`;
+* the ``TaskManager`` that lm-eval's subcommands build, replaced by ours - :func:`install_task_manager`;
+* the vLLM backend's silent left truncation (``lm_eval.models.utils.maybe_truncate``), turned into an error -
+  :func:`wrap_maybe_truncate`;
+* the text of lm-eval's request progress bar (``Running <type> requests``), read from a child's output to show
+  progress - :func:`parse_request_progress`.
+
+An lm-eval upgrade breaks here, and only here. :func:`check_version` runs before any of them (and before any model
+loads) and stops with one line naming the supported version, instead of an ``AttributeError`` deep inside a run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from conj_harness.errors import ConjError
+
+if TYPE_CHECKING:
+    from lm_eval._cli import HarnessCLI
+
+#: The lm-eval release this module was written and tested against (pinned in pyproject.toml).
+SUPPORTED_VERSION = "0.4.13"
+
+
+class LmEvalVersionError(ConjError):
+    """The installed lm-eval is not the release conj-harness was built for."""
+
+
+def installed_version() -> str | None:
+    """The installed lm-eval's version (``None`` when it is not installed)."""
+    try:
+        return importlib.metadata.version("lm-eval")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).release[:3]
+    except InvalidVersion:
+        return ()
+
+
+def check_version() -> None:
+    """Raise :class:`LmEvalVersionError` (one line) unless lm-eval :data:`SUPPORTED_VERSION` is installed."""
+    found = installed_version()
+    if found is not None and _release(found) == _release(SUPPORTED_VERSION):
+        return
+    what = "is not installed" if found is None else f"{found} is installed"
+    raise LmEvalVersionError(
+        f"conj-harness needs lm-eval {SUPPORTED_VERSION}, but {what}: pip install 'lm-eval[hf]=={SUPPORTED_VERSION}' "
+        "(conj-harness uses lm-eval internals that change between releases)"
+    )
+
+
+# --- the task index ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One name in lm-eval's task index: a task, a group (its ``task:`` list) or a tag (the tasks carrying it)."""
+
+    name: str
+    kind: Literal["task", "group", "tag", "unknown"]
+    members: tuple[str, ...] = field(default=())
+    yaml_path: Path | None = None
+
+
+def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
+    """Every task, group and tag defined by the YAML files under ``paths`` (lm-eval's built-ins excluded)."""
+    check_version()
+    from lm_eval.tasks._index import Kind, TaskIndex
+
+    kinds = {Kind.TASK: "task", Kind.PY_TASK: "task", Kind.GROUP: "group", Kind.TAG: "tag"}
+    out: dict[str, IndexEntry] = {}
+    for name, entry in TaskIndex.build(list(paths)).items():
+        kind = kinds.get(entry.kind, "unknown")
+        members: list[str] = []
+        if kind == "tag":
+            members = sorted(entry.tags)
+        elif kind == "group":
+            listed = (entry.cfg or {}).get("task") or []
+            for item in listed if isinstance(listed, list) else [listed]:
+                sub = item if isinstance(item, str) else (item or {}).get("task")
+                if isinstance(sub, str):
+                    members.append(sub)
+        out[name] = IndexEntry(name, kind, tuple(members), entry.yaml_path)  # type: ignore[arg-type]
+    return out
+
+
+# --- the CLI ----------------------------------------------------------------------------------------------------
+
+
+def harness_cli() -> HarnessCLI:
+    """lm-eval's own command-line parser and dispatcher (``parse_args()``, ``execute(args)``)."""
+    check_version()
+    from lm_eval._cli import HarnessCLI
+    from lm_eval.utils import setup_logging
+
+    setup_logging()
+    return HarnessCLI()
+
+
+def install_task_manager(cls: type) -> None:
+    """Make lm-eval's subcommands (``run``, ``ls``, ``validate``) build ``cls`` instead of its TaskManager.
+
+    They look ``lm_eval.tasks.TaskManager`` up when they run, so replacing the module attribute is enough.
+    """
+    check_version()
+    import lm_eval.tasks
+
+    lm_eval.tasks.TaskManager = cls  # type: ignore[misc]
+
+
+# --- vLLM prompt truncation -------------------------------------------------------------------------------------
+
+#: Modules that bind ``maybe_truncate`` by name when they are imported.
+_TRUNCATING_MODULES = ("lm_eval.models.vllm_causallms", "lm_eval.models.vllm_vlms")
+
+
+def wrap_maybe_truncate(check: Callable[[list[int], int, int], None]) -> None:
+    """Call ``check(tokens, max_gen_toks, max_model_len)`` before lm-eval's vLLM backend truncates a prompt.
+
+    ``check`` raises to refuse the prompt; otherwise lm-eval's own function runs. Idempotent: wrapping again
+    replaces the previous check, never stacks wrappers.
+    """
+    check_version()
+    import lm_eval.models.utils as model_utils
+
+    original = getattr(model_utils.maybe_truncate, "__conj_original__", model_utils.maybe_truncate)
+
+    def maybe_truncate(tokens: list[int], max_gen_toks: int, max_model_len: int, *args: Any, **kwargs: Any) -> Any:
+        check(tokens, max_gen_toks, max_model_len)
+        return original(tokens, max_gen_toks, max_model_len, *args, **kwargs)
+
+    maybe_truncate.__conj_original__ = original  # type: ignore[attr-defined]
+    model_utils.maybe_truncate = maybe_truncate
+    for name in _TRUNCATING_MODULES:
+        module = sys.modules.get(name)  # already imported (Python API users): patch its own reference too
+        if module is not None and hasattr(module, "maybe_truncate"):
+            module.maybe_truncate = maybe_truncate  # type: ignore[attr-defined]
+
+
+# --- progress text ----------------------------------------------------------------------------------------------
+
+# lm-eval's tqdm bar, e.g. "Running generate_until requests:  45%|####5     | 180/400 [00:12<00:14, 15.2it/s]"
+_REQUEST_BAR = re.compile(r"Running (\w+) requests:\s*(\d+)%\|[^|]*\|\s*(\d+)/(\d+)\s*\[([^<\]]*)<([^,\]]*)")
+
+
+@dataclass(frozen=True)
+class RequestProgress:
+    """The last state of lm-eval's request bar seen in a child process's output."""
+
+    request_type: str
+    done: int
+    total: int
+    eta: str
+
+
+def parse_request_progress(text: str) -> RequestProgress | None:
+    """The latest request-bar state in ``text`` (a tail of a child's output), or None if it shows none."""
+    matches = _REQUEST_BAR.findall(text)
+    if not matches:
+        return None
+    kind, _pct, done, total, _elapsed, eta = matches[-1]
+    return RequestProgress(kind, int(done), int(total), eta.strip())

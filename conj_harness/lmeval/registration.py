@@ -1,0 +1,128 @@
+"""Making lm-eval see the conj_* tasks: a TaskManager with the package's task folder on its path.
+
+lm-eval 0.4.13 has no plugin hook (platform notes), so there are two routes: ``lm_eval --include_path
+"$(conj-harness tasks-dir)"`` and :func:`task_manager` for ``lm_eval.simple_evaluate``. ``conj-eval`` installs
+:class:`ConjTaskManager` in place of lm-eval's class, so every subcommand (``run``, ``ls``, ``validate``) sees the
+tasks without a flag.
+
+Indexing lm-eval's ~14,700 built-in tasks costs ~10 s; a run whose task names all resolve among the conj_* tasks
+and the user's own ``--include_path`` folders skips it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lm_eval.tasks import TaskManager
+
+from conj_harness.errors import ConjError, UnknownNameError
+from conj_harness.lmeval import compat
+from conj_harness.lmeval.taskgen import tasks_dir
+
+PREFIX = "conj_"
+
+
+def split_paths(include_path: str | os.PathLike | Sequence[str | os.PathLike] | None) -> list[Path]:
+    """User include paths as a list; ``"a:b"`` (os.pathsep) is split, which plain lm_eval silently ignores."""
+    if include_path is None:
+        return []
+    if isinstance(include_path, (list, tuple)):
+        return [p for item in include_path for p in split_paths(item)]
+    text = os.fspath(include_path)
+    if os.pathsep in text and not Path(text).exists():
+        return [Path(p) for p in text.split(os.pathsep) if p]
+    return [Path(text)]
+
+
+def user_task_dirs() -> list[Path]:
+    """Folders of tasks the user added with ``conj-harness add-language`` (they exist once something is added)."""
+    from conj_harness.files.user_dirs import user_tasks_dir
+
+    folder = user_tasks_dir()
+    return [folder] if folder.is_dir() else []
+
+
+def search_paths(include_path=None) -> list[Path]:
+    """The package's tasks, the user's added languages, then the user's ``--include_path`` folders."""
+    return [tasks_dir(), *user_task_dirs(), *split_paths(include_path)]
+
+
+class ConjTaskManager(TaskManager):
+    """lm-eval's TaskManager with the conj_* tasks included, and a helpful error for unknown conj_* names."""
+
+    def __init__(self, verbosity=None, include_path=None, include_defaults: bool = True, metadata=None):
+        super().__init__(
+            verbosity=verbosity,
+            include_path=[str(p) for p in search_paths(include_path)],
+            include_defaults=include_defaults and ConjTaskManager.include_defaults,
+            metadata=metadata,
+        )
+
+    # conj-eval sets this class attribute to False for runs that need no built-in task.
+    include_defaults: bool = True
+
+    def conj_names(self) -> list[str]:
+        return [n for n in self.all_tasks if n.startswith(PREFIX)]
+
+    def match_tasks(self, task_list: list[str]) -> list[str]:
+        check_conj_names(task_list, self.all_tasks)
+        return super().match_tasks(task_list)
+
+
+def check_conj_names(specs: Iterable[str], known: Sequence[str]) -> None:
+    """Raise UnknownNameError for a ``conj_*`` name or glob that matches no registered task or tag."""
+    for spec in specs:
+        if spec.startswith(PREFIX) and not fnmatch.filter(known, spec):
+            raise UnknownNameError("task", spec, [n for n in known if n.startswith(PREFIX)])
+
+
+def task_manager(include_path=None, include_defaults: bool = False, metadata: dict | None = None) -> TaskManager:
+    """A TaskManager for ``lm_eval.simple_evaluate(..., task_manager=conj_harness.task_manager())``.
+
+    Built-in lm-eval tasks are left out by default (they cost ~10 s to index); pass ``include_defaults=True``
+    to mix them in.
+    """
+    return TaskManager(
+        include_path=[str(p) for p in search_paths(include_path)],
+        include_defaults=include_defaults,
+        metadata=metadata,
+    )
+
+
+def local_task_names(include_path=None) -> list[str]:
+    """Task, group and tag names found without indexing lm-eval's built-ins (fast)."""
+    return sorted(compat.task_index(search_paths(include_path)))
+
+
+def resolve_tasks(specs: Iterable[str], include_path=None) -> list[str]:
+    """Expand names, comma lists, globs (``conj_*``) and families (tags such as ``conj_icl``) to task names.
+
+    Order: as requested, each name once. A spec that matches nothing raises :class:`UnknownNameError` listing
+    the tasks there are.
+    """
+    index = compat.task_index(search_paths(include_path))
+    tasks = {n for n, e in index.items() if e.kind == "task"}
+
+    def members(name: str, seen: set[str]) -> list[str]:
+        if name in tasks:
+            return [name]
+        entry = index.get(name)
+        if entry is None or name in seen:
+            return []
+        seen.add(name)
+        return [t for sub in entry.members for t in members(sub, seen)]
+
+    out: list[str] = []
+    flat = [s.strip() for spec in specs for s in str(spec).split(",") if s.strip()]
+    if not flat:
+        raise ConjError("--tasks is empty: name tasks, families (conj_icl) or globs ('conj_*')")
+    for spec in flat:
+        matched = [n for n in sorted(index) if fnmatch.fnmatchcase(n, spec)]
+        found = [t for n in matched for t in members(n, set())]
+        if not found:
+            raise UnknownNameError("task", spec, sorted(tasks))
+        out += [t for t in found if t not in out]
+    return out
