@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from tests.support.tiny_seq2seq import build_m2m100, build_marian
     from conj_harness.translators.hf import HFTranslator
+    from tests.support.tiny_seq2seq import build_m2m100, build_marian
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -161,8 +161,8 @@ def _child(argv: list[str]) -> None:
         else:
             _install_lm_eval_probe(probe)
             if kind.startswith("conj-eval"):
-                from conj_harness.lmeval import backend_checks as backends
                 from conj_harness.cli.conj_eval import main
+                from conj_harness.lmeval import backend_checks as backends
 
                 if hasattr(backends, "exit_now"):  # main() may call it itself once wired in
                     original_exit_now = backends.exit_now

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from importlib.metadata import entry_points
 
-from conftest import REPO
+from tests.support.cli import REPO
 
 
 def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):

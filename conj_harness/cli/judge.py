@@ -22,8 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from conj_harness.files import jsonl
 from conj_harness.errors import ConjError
+from conj_harness.files import jsonl
 
 
 def get_translate_fn(name: str) -> Callable[[list[str], str], list[str]]:

@@ -99,8 +99,8 @@ def _translate(args) -> None:
 
 
 def _add_language(args) -> None:
-    from conj_harness.lmeval.add_language import add_language
     from conj_harness.files.user_dirs import user_tasks_dir
+    from conj_harness.lmeval.add_language import add_language
 
     out_dir = Path(args.out) if args.out else user_tasks_dir()
     families = [f for f in args.families.split(",") if f]

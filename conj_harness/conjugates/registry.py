@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from conj_harness.conjugates import ciphers
-from conj_harness.errors import ConjError, UnknownNameError
 from conj_harness.conjugates.languages import ISO_639_1
+from conj_harness.errors import ConjError, UnknownNameError
 
 Kind = Literal["identity", "cipher", "language"]
 

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from conj_harness.data import sources
-
-from conj_harness.files import atomic
 from conj_harness.errors import UnknownNameError
+from conj_harness.files import atomic
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conj_harness.files import atomic
-
-from conj_harness.files import jsonl
 from conj_harness.errors import DataError, UnknownNameError
+from conj_harness.files import atomic, jsonl
 
 log = logging.getLogger(__name__)
 

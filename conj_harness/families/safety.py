@@ -25,7 +25,6 @@ import random
 from pathlib import Path
 
 from conj_harness import conjugates
-
 from conj_harness.data import sources
 from conj_harness.errors import DataError, UnknownNameError
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+
 def _translate_fn(backend: str) -> Callable[..., Any] | None:
     if backend in ("", "none"):
         return None

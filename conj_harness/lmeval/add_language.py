@@ -23,10 +23,10 @@ from pathlib import Path
 
 from conj_harness.conjugates import languages
 from conj_harness.data import sources
+from conj_harness.errors import ConjError
 from conj_harness.families import icl, safety, xnli
 from conj_harness.files import atomic
 from conj_harness.lmeval import taskgen
-from conj_harness.errors import ConjError
 from conj_harness.translation.layer import TranslationLayer
 
 N1, N2 = "13", "17"  # fixed numbers in the math question: found again in its translation

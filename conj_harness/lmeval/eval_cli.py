@@ -14,8 +14,6 @@ import fnmatch
 import logging
 import sys
 
-from conj_harness.errors import ConjError
-
 log = logging.getLogger("conj_harness")
 
 BOS_BACKENDS = {"hf", "hf-auto", "huggingface", "vllm", "vllm-vlm"}

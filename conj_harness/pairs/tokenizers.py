@@ -10,6 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
+
 def tokenizer_info(model: str, adapter: str | None = None) -> dict:
     """Class and vocabulary size of a model's tokenizer, loaded from local files only (skipped otherwise)."""
     source = model
@@ -22,7 +23,6 @@ def tokenizer_info(model: str, adapter: str | None = None) -> dict:
         vocab = tok.get_vocab()
     except Exception as e:  # hub names not in the local cache, remote code, no tokenizer files...
         return {"source": source, "checked": False, "reason": f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"}
-    import hashlib
 
     digest = hashlib.sha256(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode()).hexdigest()[:16]
     return {"source": source, "checked": True, "class": type(tok).__name__, "vocab_size": len(tok),

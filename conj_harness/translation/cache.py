@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from conj_harness.files import jsonl
 from conj_harness.errors import ConjError
+from conj_harness.files import jsonl
 
 SCHEMA_VERSION = "1"
 _SCAN_FROM = 2000  # above this many texts, scan the key prefix instead

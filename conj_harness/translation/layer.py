@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from conj_harness.translation.layer import langcheck
-from conj_harness.translation.cache import Entry, TranslationCache
 from conj_harness.errors import ConjError
+from conj_harness.translation.cache import Entry, TranslationCache
+from conj_harness.translation import langcheck
 
 
 class LanguageCheckError(ConjError):

@@ -1,8 +1,8 @@
 """lm-eval hooks for the conj_advbench_* tasks: thin wrappers over conj_harness.families.safety."""
 
 from conj_harness.families import safety
-from conj_harness.lmeval.hooks import as_dataset
 from conj_harness.lmeval.filters import RefusalJudgeFilter  # noqa: F401 - referenced by the template
+from conj_harness.lmeval.hooks import as_dataset
 
 
 def load(conjugate: str, advbench_subset: str = "paper100", instructions_file: str | None = None, **_metadata):

@@ -1,8 +1,8 @@
 """lm-eval hooks for the conj_multijail_* tasks: thin wrappers over conj_harness.families.safety."""
 
 from conj_harness.families import safety
-from conj_harness.lmeval.hooks import as_dataset
 from conj_harness.lmeval.filters import RefusalJudgeFilter  # noqa: F401 - referenced by the template
+from conj_harness.lmeval.hooks import as_dataset
 
 
 def load(conjugate: str, **_metadata):

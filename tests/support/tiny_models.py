@@ -11,8 +11,7 @@ from pathlib import Path
 
 
 def _corpus() -> list[str]:
-    from conj_harness.families import icl
-    from conj_harness.families import xnli
+    from conj_harness.families import icl, xnli
 
     lines = []
     for s in icl.PAPER_STRINGS.values():

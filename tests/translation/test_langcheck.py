@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conj_harness.data import sources
-
-from conj_harness.translation.layer import langcheck
+from conj_harness.translation import langcheck
 
 LONG_MIN = 40  # characters: long enough for the full check
 

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.support.cli import read_results, run
 
-from conftest import read_results, run
 from conj_harness.demo import checkpoint as demo_check
 from conj_harness.errors import ConjError
 

@@ -6,8 +6,8 @@ import json
 import multiprocessing as mp
 
 import pytest
+from tests.support.cli import run
 
-from conftest import run
 from conj_harness.translation.cache import CacheCorruptError, Entry, TranslationCache
 from conj_harness.translation.layer import LanguageCheckError, TranslationLayer
 from conj_harness.translators.base import TranslationError, Translator
@@ -154,7 +154,7 @@ def test_table_backend_uses_human_translations(tmp_path):
 
 
 def test_large_lookups_take_the_scan_path_and_agree(tmp_path):
-    from conj_harness.translation.layer import cache as cache_module
+    from conj_harness.translation import cache as cache_module
 
     cache = TranslationCache(tmp_path / "c.sqlite")
     cached = [f"t{i}" for i in range(0, 5000, 2)]

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.support.cli import run
 
-from conftest import run
 from conj_harness.data import sources
 from conj_harness.errors import DataError
 

@@ -15,12 +15,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.support.cli import run
 
-from conftest import run
-from conj_harness.report import analysis
-from conj_harness.pairs import runner as compare
 from conj_harness.cli import compare as compare_cli
 from conj_harness.errors import ConjError
+from conj_harness.lmeval.registration import resolve_tasks
+from conj_harness.pairs import runner, tokenizers
+from conj_harness.pairs.spec import PairSpec
+from conj_harness.pairs.store import PairStore
+from conj_harness.report import analysis, render
 
 TASKS = ["conj_xnli_en", "conj_xnli_leet", "conj_icl_en"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -156,7 +159,7 @@ def test_report_rerenders_from_samples_without_inference(compared, monkeypatch):
     def no_inference(*a, **k):
         raise AssertionError("report must not run a model")
 
-    monkeypatch.setattr(compare, "_run_process", no_inference)
+    monkeypatch.setattr(runner, "_run_process", no_inference)
     n_launches = len(launches(compared))
     conj("report", compared)
     assert len(launches(compared)) == n_launches
@@ -202,8 +205,8 @@ def test_another_pair_is_refused_unless_forced(compared, models, tmp_path):
     assert len(launches(out)) == n and (out / "tuned" / "conj_icl_en" / "done.json").is_file()
 
     # --force replaces only the role that changed (its results and its request cache); the base is kept
-    spec = compare.PairSpec(base=str(models["base"]), tuned=str(models["base"]), tasks=["conj_icl_en"], limit=4)
-    compare.prepare_output(out, spec, ["conj_icl_en"], force=True)
+    spec = PairSpec(base=str(models["base"]), tuned=str(models["base"]), tasks=["conj_icl_en"], limit=4)
+    PairStore(out).prepare(spec, ["conj_icl_en"], force=True)
     assert not (out / "tuned").exists() and not (out / "cache" / "tuned").exists()
     assert (out / "base" / "conj_xnli_en" / "done.json").is_file() and (out / "cache" / "base").is_dir()
     assert json.loads((out / "pair.json").read_text())["tuned"]["model"] == str(models["base"])
@@ -215,7 +218,7 @@ def test_another_pair_is_refused_unless_forced(compared, models, tmp_path):
     assert not (tmp_path / "new").exists()
 
     # two compares writing into one folder at once: the second stops
-    with compare.folder_lock(out):
+    with PairStore(out).lock():
         with pytest.raises(ConjError, match="another `conj-harness compare` .* is writing"):
             conj(*compare_argv(models, out))
 
@@ -396,7 +399,7 @@ def test_analysis_against_hand_computed_numbers(tmp_path):
         "conj_foo_en": [("q1", 0.25, "y"), ("q2", 0.75, "y")],
     }, model="tuned-model", chat_template="{{ messages }}")
     out = tmp_path / "out"
-    summary = analysis.render_runs(base, tuned, out, n_boot=2000)
+    summary = render.render_runs(base, tuned, out, n_boot=2000)
     rows = _rows(summary)
     en, fr = rows["conj_xnli_en"], rows["conj_xnli_fr"]
     assert (en["n"], en["base"], en["tuned"], en["drop"]) == (8, 5 / 8, 2 / 8, 3 / 8)
@@ -438,50 +441,44 @@ def test_tokenizer_differences_are_reported(tmp_path):
 
     build_tokenizer(512).save_pretrained(tmp_path / "a")
     build_tokenizer(600).save_pretrained(tmp_path / "b")
-    a, b = compare.tokenizer_info(str(tmp_path / "a")), compare.tokenizer_info(str(tmp_path / "b"))
+    a, b = tokenizers.tokenizer_info(str(tmp_path / "a")), tokenizers.tokenizer_info(str(tmp_path / "b"))
     assert a["checked"] and a["vocab_size"] == 512 and b["vocab_size"] == 600
-    diff = compare.compare_tokenizers(a, b)
+    diff = tokenizers.compare_tokenizers(a, b)
     assert diff["same"] is False and "512" in diff["note"] and "600" in diff["note"]
-    assert compare.compare_tokenizers(a, compare.tokenizer_info(str(tmp_path / "a")))["same"] is True
-    missing = compare.tokenizer_info("no-such-org/no-such-model")
+    assert tokenizers.compare_tokenizers(a, tokenizers.tokenizer_info(str(tmp_path / "a")))["same"] is True
+    missing = tokenizers.tokenizer_info("no-such-org/no-such-model")
     assert missing["checked"] is False
-    assert compare.compare_tokenizers(a, missing)["same"] is None
+    assert tokenizers.compare_tokenizers(a, missing)["same"] is None
 
 
 def test_task_resolution_and_argument_checks():
-    assert compare.resolve_tasks(["conj_icl"]) == [f"conj_icl_{c}" for c in
+    assert resolve_tasks(["conj_icl"]) == [f"conj_icl_{c}" for c in
                                                    ["en", "es", "fr", "hu", "leet", "nl", "piglatin"]]
-    assert compare.resolve_tasks(["conj_xnli_e*,conj_icl_fr", "conj_icl_fr"]) == ["conj_xnli_el", "conj_xnli_en",
+    assert resolve_tasks(["conj_xnli_e*,conj_icl_fr", "conj_icl_fr"]) == ["conj_xnli_el", "conj_xnli_en",
                                                                                    "conj_xnli_es", "conj_icl_fr"]
-    everything = compare.resolve_tasks(["conj_*"])
+    everything = resolve_tasks(["conj_*"])
     assert {"conj_icl_en", "conj_xnli_zh"} <= set(everything) and not {"conj_icl", "conj_xnli"} & set(everything)
     with pytest.raises(ConjError, match="unknown task 'conj_icl_xx'"):
-        compare.resolve_tasks(["conj_icl_xx"])
-    spec = compare.PairSpec(base="b", tuned_adapter="/ad", tasks=["conj_icl_en"], model_args="dtype=float32")
+        resolve_tasks(["conj_icl_xx"])
+    spec = PairSpec(base="b", tuned_adapter="/ad", tasks=["conj_icl_en"], model_args="dtype=float32")
     assert spec.tuned == "b"
     assert spec.lm_eval_model_args("tuned") == "pretrained=b,peft=/ad,dtype=float32"
     assert spec.lm_eval_model_args("base") == "pretrained=b,dtype=float32"
-    vllm = compare.PairSpec(base="b", tuned="t", tuned_adapter="/ad", tasks=["x"], backend="vllm")
+    vllm = PairSpec(base="b", tuned="t", tuned_adapter="/ad", tasks=["x"], backend="vllm")
     assert vllm.lm_eval_model_args("tuned") == "pretrained=t,lora_local_path=/ad,enable_lora=True"
     with pytest.raises(ConjError, match="must not set pretrained"):
-        compare.PairSpec(base="b", tuned="t", model_args="pretrained=x")
+        PairSpec(base="b", tuned="t", model_args="pretrained=x")
     with pytest.raises(ConjError, match="--tuned"):
-        compare.PairSpec(base="b")
-    cmd = compare.eval_command(compare.PairSpec(base="b", tuned="t", tuned_chat_template=True, limit=4), "tuned",
+        PairSpec(base="b")
+    cmd = runner.eval_command(PairSpec(base="b", tuned="t", tuned_chat_template=True, limit=4), "tuned",
                                ["conj_icl_en"], Path("/tmp/x"), Path("/tmp/c"))
     assert cmd[1:3] == ["-m", "conj_harness.cli.conj_eval"] and "--apply_chat_template" in cmd
     assert cmd[cmd.index("--limit") + 1] == "4" and cmd[cmd.index("--use_cache") + 1] == "/tmp/c"
-    assert "--apply_chat_template" not in compare.eval_command(
-        compare.PairSpec(base="b", tuned="t", tuned_chat_template=True), "base", ["x"], Path("/x"), Path("/c"))
+    assert "--apply_chat_template" not in runner.eval_command(
+        PairSpec(base="b", tuned="t", tuned_chat_template=True), "base", ["x"], Path("/x"), Path("/c"))
 
 
 def test_conj_harness_cli_has_the_subcommands():
-    """Once compare_cli.register is wired into conj_harness.cli, `conj-harness compare/report` exist."""
-    from conj_harness import cli
-
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "compare" not in sub.choices:
-        pytest.skip("compare_cli.register is not wired into conj_harness.cli yet")
-    assert "report" in sub.choices
+    """The installed `conj-harness` has compare and report, with their flags."""
     assert "--tuned-adapter" in run(["conj-harness", "compare", "--help"]).stdout
+    assert "--base-run" in run(["conj-harness", "report", "--help"]).stdout

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conj_harness import conjugates
-
-from conj_harness.families import icl
-
+from conj_harness.conjugates import registry
+from conj_harness.errors import UnknownNameError
+from conj_harness.families import icl, xnli
 from conj_harness.lmeval import taskgen
-
-from conj_harness.families import xnli
 from conj_harness.lmeval.registration import local_task_names
 
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
@@ -117,12 +115,12 @@ def test_conjugate_contract(name):
 def test_every_iso_language_is_a_conjugate_that_needs_a_translator():
     c = conjugates.get("ja")
     assert c.kind == "language"
-    with pytest.raises(conjugates.NeedsTranslatorError):
+    with pytest.raises(registry.NeedsTranslatorError):
         c.transform("hello")
 
 
 def test_unknown_conjugate_lists_valid_names():
-    with pytest.raises(conjugates.UnknownNameError) as e:
+    with pytest.raises(UnknownNameError) as e:
         conjugates.get("klingon")
     assert "leet" in str(e.value) and "piglatin" in str(e.value) and "ISO 639-1" in str(e.value)
 

@@ -13,7 +13,7 @@ import pytest
 
 from conj_harness.errors import UnknownNameError
 from conj_harness.translators.base import TranslationError
-from conj_harness.translators.hf import HFTranslator, NLLB_CODES, detect_family
+from conj_harness.translators.hf import NLLB_CODES, HFTranslator, detect_family
 
 M2M_LANGS = ("en", "fr", "de", "es", "hu")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.cli import read_results, read_samples, run
 
-from conftest import read_results, read_samples, run
 from conj_harness.data import sources
 from conj_harness.families import safety
 from conj_harness.lmeval.registration import local_task_names

@@ -7,8 +7,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from tests.support.cli import read_results, read_samples, run
 
-from conftest import read_results, read_samples, run
 from conj_harness.lmeval.registration import local_task_names
 
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
@@ -39,8 +39,12 @@ def test_conj_glob_runs_every_task(all_tasks_run):
     assert sorted(results["results"]) == sorted(TASKS)
     for name, metrics in results["results"].items():
         (keys,) = [v for k, v in METRICS.items() if name.startswith(k)]
-        for key in keys:
-            assert 0.0 <= metrics[key] <= 1.0, (name, key)
+        samples = read_samples(all_tasks_run, name)
+        assert len(samples) == 2, name
+        for key in keys:  # the aggregate is the mean of what process_results gave each document
+            per_doc = [s[key.split(",")[0]] for s in samples]
+            assert set(per_doc) <= {0.0, 1.0}, (name, key, per_doc)
+            assert metrics[key] == pytest.approx(sum(per_doc) / len(per_doc)), (name, key)
     # paper mode: conj-eval turned the BOS token off
     assert "add_bos_token=False" in results["config"]["model_args"] or \
         results["config"]["model_args"].get("add_bos_token") is False
@@ -59,8 +63,7 @@ def test_samples_carry_what_the_analysis_needs(all_tasks_run):
 
 def test_scores_follow_from_the_logged_outputs(all_tasks_run):
     """The aggregate is the mean of the per-sample paper rule applied to the logged continuation."""
-    from conj_harness.families import icl
-    from conj_harness.families import xnli
+    from conj_harness.families import icl, xnli
 
     results = read_results(all_tasks_run)["results"]
     for task in ("conj_icl_en", "conj_icl_piglatin"):
@@ -116,9 +119,7 @@ def test_conj_only_runs_skip_the_builtin_index():
 
     from lm_eval._cli import HarnessCLI
 
-    from conj_harness.lmeval import eval_cli
-
-    from conj_harness.lmeval import registration
+    from conj_harness.lmeval import eval_cli, registration
 
     def prepared(argv: str):
         old = sys.argv

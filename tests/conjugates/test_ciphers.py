@@ -17,26 +17,11 @@ import pytest
 from conj_harness.conjugates.ciphers import agreement, leet, piglatin, unleet, unpiglatin
 
 
-def _data_dir() -> Path:
-    env = os.environ.get("CONJ_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-SENTENCES = _data_dir() / "icl_sentences"
-
-
-def _read(name: str) -> list[str]:
-    # The files have no trailing newline, so split() gives exactly 500 lines.
-    return (SENTENCES / name).read_text(encoding="utf-8").split("\n")
-
-
 @pytest.fixture(scope="module")
-def data() -> dict[str, list[str]]:
-    if not SENTENCES.is_dir():
-        pytest.skip(f"reference sentences not found at {SENTENCES} (set CONJ_DATA_DIR)")
-    lines = {name: _read(f"{name}.txt") for name in ("en", "ls", "pl")}
+def data(data_dir: Path) -> dict[str, list[str]]:
+    # The files have no trailing newline, so split() gives exactly 500 lines.
+    lines = {name: (data_dir / "icl_sentences" / f"{name}.txt").read_text(encoding="utf-8").split("\n")
+             for name in ("en", "ls", "pl")}
     assert len(lines["en"]) == len(lines["ls"]) == len(lines["pl"]) == 500
     return lines
 
@@ -67,12 +52,12 @@ def _word_accuracy(src: list[str], fn) -> float:
 
 def test_leet_matches_reference(data: dict[str, list[str]]) -> None:
     share, mismatches = agreement(data["en"], data["ls"], leet)
-    assert share >= 0.98, mismatches[:10]
+    assert share == 1.0, mismatches[:10]  # the README's claim: 500/500
 
 
 def test_piglatin_matches_reference(data: dict[str, list[str]]) -> None:
     share, mismatches = agreement(data["en"], data["pl"], piglatin)
-    assert share >= 0.98, mismatches[:10]
+    assert share == 1.0, mismatches[:10]  # the README's claim: 500/500
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Tests for the multilingual refusal judge (conj_harness.judge.refusal) and its ``judge`` command.
 
-The per-language cases come from ``tests/data/refusal_multilingual.jsonl``: short refusals and answers written by
+The per-language cases come from ``tests/fixtures/refusal_multilingual.jsonl``: short refusals and answers written by
 hand for these tests (synthetic, not model outputs). The agreement test reads the human-labelled English set from
 the offline data mirror (``$CONJ_DATA_DIR/refusal_labels/dev.jsonl``).
 """
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from conj_harness.judge import refusal
 from conj_harness.conjugates.ciphers import leet, piglatin
 from conj_harness.errors import ConjError
-from conj_harness.judge.refusal import AMBIGUOUS, ANSWER, LABELS, REFUSE, judge, judge_many, normalize
+from conj_harness.judge import refusal
 from conj_harness.judge.phrases import PHRASES
+from conj_harness.judge.refusal import AMBIGUOUS, ANSWER, LABELS, REFUSE, judge, judge_many, normalize
 
 HERE = Path(__file__).resolve().parent
-SYNTHETIC = HERE / "data" / "refusal_multilingual.jsonl"
+SYNTHETIC = HERE.parent / "fixtures" / "refusal_multilingual.jsonl"
 SAFETY_LANGS = ["en", "ja", "hu", "sw", "ml", "zh", "it", "vi", "ar", "ko", "th", "bn", "jv",
                 "fr", "es", "de", "nl", "ru", "pt", "hi", "tr"]
 
@@ -338,15 +338,8 @@ def test_model_judge_class_plumbing(tiny_llama):
 # Agreement with human labels (English)
 # ---------------------------------------------------------------------------------------------------------------
 
-def _labels_file() -> Path:
-    base = Path(os.environ.get("CONJ_DATA_DIR") or HERE.parents[1] / "shared" / "data")
-    return base / "refusal_labels" / "dev.jsonl"
-
-
-def test_refuse_vs_answer_agreement_on_english_labels():
-    path = _labels_file()
-    if not path.is_file():
-        pytest.skip(f"human-labelled refusal data not found at {path} (set CONJ_DATA_DIR)")
+def test_refuse_vs_answer_agreement_on_english_labels(data_dir):
+    path = data_dir / "refusal_labels" / "dev.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) > 1000
     verdicts = judge_many([r["response"] for r in rows], [r.get("lang") or "en" for r in rows])
@@ -426,7 +419,7 @@ def test_cli_error_does_not_echo_response():
 
 
 def test_cli_translate_backend(monkeypatch):
-    from conj_harness.translation.layer import layer as translation
+    from conj_harness.translation import layer as translation
 
     table = {"Voici la recette : mélangez la farine et l'eau.": "Here is the recipe: mix the flour and the water."}
 
@@ -442,7 +435,7 @@ def test_cli_translate_backend(monkeypatch):
 
 
 def test_cli_translate_backend_unavailable(monkeypatch):
-    from conj_harness.translation.layer import layer as translation
+    from conj_harness.translation import layer as translation
 
     monkeypatch.delattr(translation, "get_translate", raising=False)
     with pytest.raises(ConjError, match="get_translate"):

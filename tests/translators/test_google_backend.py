@@ -1,6 +1,6 @@
 """The Google backend: the unmodified googletrans client, through GoogleTranslator, against a local fake endpoint.
 
-The fake (tests/fake_google.py) serves HTTPS on 127.0.0.1 with a self-signed certificate; SSL_CERT_FILE points at
+The fake (tests/support/fake_google.py) serves HTTPS on 127.0.0.1 with a self-signed certificate; SSL_CERT_FILE points at
 it before any client is made. Nothing here contacts the real Google.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import time
 
 import pytest
-from fake_google import FakeGoogle, fake_translate
+from tests.support.fake_google import FakeGoogle, fake_translate
 
 from conj_harness.errors import UnknownNameError
 from conj_harness.translators.base import TranslationError
