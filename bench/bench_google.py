@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fake_google import FakeGoogle, fake_translate  # noqa: E402
+from fake_google import FakeGoogle, fake_translate
 
 
 def main() -> None:

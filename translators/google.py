@@ -56,7 +56,7 @@ def _googletrans_version() -> str:
         from importlib.metadata import version
 
         return version("googletrans")
-    except Exception:  # pragma: no cover
+    except Exception:  # noqa: BLE001 - only a label in the cache key; never worth failing for
         return "unknown"
 
 
@@ -67,7 +67,7 @@ def _normalise_host(url: str) -> str:
     return host
 
 
-class _Failure(Exception):
+class _AttemptError(Exception):
     """One attempt failed; ``retryable`` says whether another attempt may succeed."""
 
     def __init__(self, what: str, retryable: bool):
@@ -162,7 +162,7 @@ class GoogleTranslator(Translator):
         if errors:
             failure = errors[0]
             missing = sum(r is None for r in results)
-            what = failure.what if isinstance(failure, _Failure) else f"{type(failure).__name__}: {failure}"
+            what = failure.what if isinstance(failure, _AttemptError) else f"{type(failure).__name__}: {failure}"
             raise TranslationError(
                 f"Google translation {source}->{target} failed at {self.endpoint}: {what}; "
                 f"{missing} of {len(texts)} strings of the batch not translated"
@@ -174,7 +174,7 @@ class GoogleTranslator(Translator):
         while True:
             try:
                 return await self._attempt(client, text, src, dest)
-            except _Failure as failure:
+            except _AttemptError as failure:
                 if not failure.retryable or attempt >= self.retries:
                     if failure.retryable:
                         failure.what += f" (after {attempt + 1} attempts)"
@@ -190,17 +190,17 @@ class GoogleTranslator(Translator):
         try:
             result = await client.translate(text, dest=dest, src=src)
         except httpx.TimeoutException as exc:
-            raise _Failure(f"timeout after {self.timeout}s ({type(exc).__name__})", True) from exc
+            raise _AttemptError(f"timeout after {self.timeout}s ({type(exc).__name__})", True) from exc
         except httpx.TransportError as exc:  # connection refused/reset, protocol errors
-            raise _Failure(f"connection error ({type(exc).__name__}: {exc})", True) from exc
+            raise _AttemptError(f"connection error ({type(exc).__name__}: {exc})", True) from exc
         except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:  # JSON/shape trouble
-            raise _Failure(f"unparseable response ({type(exc).__name__}: {exc})", False) from exc
+            raise _AttemptError(f"unparseable response ({type(exc).__name__}: {exc})", False) from exc
         except Exception as exc:  # googletrans's bare Exception for a status other than 200
             match = _STATUS.search(str(exc))
             if match is None:
-                raise _Failure(f"{type(exc).__name__}: {exc}", False) from exc
+                raise _AttemptError(f"{type(exc).__name__}: {exc}", False) from exc
             status = int(match.group(1))
-            raise _Failure(f"HTTP {status}", status == 429 or status >= 500) from exc
+            raise _AttemptError(f"HTTP {status}", status == 429 or status >= 500) from exc
         return self._check(result, text)
 
     @staticmethod
@@ -211,7 +211,7 @@ class GoogleTranslator(Translator):
         if (not isinstance(segments, list) or not isinstance(translated, str)
                 or not all(isinstance(s, list) and s and (s[0] is None or isinstance(s[0], str))
                            for s in segments)):
-            raise _Failure(f"unparseable response (translation segments {str(segments)[:80]!r})", False)
+            raise _AttemptError(f"unparseable response (translation segments {str(segments)[:80]!r})", False)
         if text.strip() and not translated.strip():
-            raise _Failure("empty translation for a non-empty string", False)
+            raise _AttemptError("empty translation for a non-empty string", False)
         return translated

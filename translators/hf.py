@@ -301,7 +301,7 @@ class HFTranslator(Translator):
         except ImportError as exc:  # MarianTokenizer / M2M100Tokenizer need sentencepiece
             raise TranslationError(f"cannot load translation model {model_id!r}: {exc} "
                                    f"(try `pip install sentencepiece`)") from exc
-        except Exception as exc:  # noqa: BLE001 - OSError, RepositoryNotFoundError, ValueError ...: one clear line
+        except Exception as exc:
             hint = ""
             if self._per_pair:
                 hint = (f"; there may be no opus-mt model for {source}->{target}: "
@@ -312,7 +312,7 @@ class HFTranslator(Translator):
             ) from exc
         try:
             model.to(self.device)
-        except Exception as exc:  # noqa: BLE001 - e.g. cuda requested but unavailable
+        except Exception as exc:
             raise TranslationError(f"cannot move model {model_id!r} to device {self.device!r}: {exc}") from exc
         model.eval()
         if model.generation_config.max_length is not None:  # else generate() warns on every call that
@@ -354,7 +354,7 @@ class HFTranslator(Translator):
 
         tokenizer, model = self.load(source, target)
         rows = self._encode(tokenizer, model, texts, source, target)
-        gen: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, num_beams=self.num_beams, do_sample=False)
+        gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams, "do_sample": False}
         if self.family in ("nllb", "m2m100"):
             gen["forced_bos_token_id"] = self._lang_id(tokenizer, model, target)
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else model.config.pad_token_id
@@ -372,7 +372,7 @@ class HFTranslator(Translator):
                 with torch.inference_mode():
                     out = model.generate(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device),
                                          **gen)
-            except Exception as exc:  # noqa: BLE001 - out of memory, bad config: one clear error
+            except Exception as exc:
                 raise TranslationError(
                     f"generation failed with {self.model_id_for(source, target)!r} ({source}->{target}): {exc}"
                 ) from exc

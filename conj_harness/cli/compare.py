@@ -66,7 +66,7 @@ def _print_summary(summary: dict, out: Path) -> None:
             frac = "" if r["recovery_frac"] is None else f"  recovery {r['recovery_frac']:.0%}"
             p = "" if r["p_value"] is None else f"  p={r['p_value']:.3g}"
             status = "" if r["status"] == "ok" else f"  [{r['status']}]"
-            print(f"  {str(r['conjugate'] or r['task']):10} base {f(r['base'])}  tuned {f(r['tuned'])}  "
+            print(f"  {r['conjugate'] or r['task']!s:10} base {f(r['base'])}  tuned {f(r['tuned'])}  "
                   f"drop {f(r['drop'])}{p}{frac}{status}")
     for w in summary["warnings"]:
         print(f"conj-harness: warning: {w}", file=sys.stderr)
@@ -169,7 +169,8 @@ def _report(args) -> None:
     if args.base_run:
         if args.dir and args.output and Path(args.dir) != Path(args.output):
             raise ConjError("give the output folder once (DIR or --output)")
-        out = Path(args.output or args.dir or Path("results") / f"{Path(args.base_run).name}-vs-{Path(args.tuned_run).name}")
+        default = Path("results") / f"{Path(args.base_run).name}-vs-{Path(args.tuned_run).name}"
+        out = Path(args.output or args.dir or default)
         summary = render.render_runs(args.base_run, args.tuned_run, out, force=args.force, **stats_kw)
         _print_summary(summary, out)
         return

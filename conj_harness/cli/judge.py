@@ -37,14 +37,14 @@ def get_translate_fn(name: str) -> Callable[[list[str], str], list[str]]:
     except ImportError as exc:
         raise ConjError(
             f"--translate-backend {name!r}: the translator layer does not provide get_translate yet "
-            f"(conj_harness.translation.layer: {exc}); run without --translate-backend to get AMBIGUOUS for non-English "
-            "responses the phrase lists do not decide"
+            f"(conj_harness.translation.layer: {exc}); run without --translate-backend to get AMBIGUOUS for "
+            "non-English responses the phrase lists do not decide"
         ) from None
     try:
         fn = get_translate(name)
     except ConjError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any backend that cannot start: one line naming it
         raise ConjError(f"--translate-backend {name!r} is unavailable: {type(exc).__name__}: {exc}") from None
     if not callable(fn):
         raise ConjError(f"--translate-backend {name!r}: get_translate returned {type(fn).__name__}, not a callable")

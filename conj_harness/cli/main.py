@@ -24,13 +24,13 @@ from conj_harness.cli._errors import one_line_errors
 from conj_harness.errors import ConjError
 
 
-def _tasks_dir(args) -> None:
+def _tasks_dir(_args: argparse.Namespace) -> None:
     from conj_harness.lmeval.taskgen import tasks_dir
 
     print(tasks_dir())
 
 
-def _tasks(args) -> None:
+def _tasks(_args: argparse.Namespace) -> None:
     from conj_harness.lmeval.registration import local_task_names
 
     for name in local_task_names():
@@ -59,7 +59,8 @@ def _layer(args, source: str, target: str):
     name = args.backend or ("cipher" if rule_based else "google")
     options = {}
     if name == "google":
-        options.update({k: v for k, v in (("service_url", args.service_url), ("retries", args.retries)) if v is not None})
+        given = (("service_url", args.service_url), ("retries", args.retries))
+        options.update({k: v for k, v in given if v is not None})
     if name == "hf":
         options.update({k: v for k, v in (("model", args.mt_model), ("device", args.device)) if v})
     return TranslationLayer(get_backend(name, **options), TranslationCache(args.cache) if args.cache else None,
@@ -158,7 +159,8 @@ def _demo(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="conj-harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="conj-harness", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("tasks-dir", help="print the task folder for lm_eval --include_path").set_defaults(func=_tasks_dir)
     sub.add_parser("tasks", help="list conj_* tasks and tags").set_defaults(func=_tasks)

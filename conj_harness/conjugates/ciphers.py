@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-__all__ = ["leet", "unleet", "piglatin", "unpiglatin", "agreement"]
+__all__ = ["agreement", "leet", "piglatin", "unleet", "unpiglatin"]
 
 _TOKEN_RE = re.compile(r"\S+")
 
@@ -81,13 +81,14 @@ _PRONOUN_I_RE = re.compile(r"(?<![\w'’])i(?!\w)")
 # Common English words spelt only with the letters leet turns into digits.
 # Their Leetspeak forms are pure digit strings ("70" = "to", "17" = "it").
 _DIGIT_WORDS = frozenset(
-    """
-    a i as at be is it so to its too toe tie ties see set sets sit sits sat eat
-    eats ate tea teas sea seas bit bits bet bets bat bats bee bees boo oat oats
-    tab tabs sob base bass beast beat beats best bias bite bites boat boats
-    boast boot boots boss east oboe oasis seat seats site sites test tests
-    taste state toast toss tote tease obese asset assets assist assess
-    """.split()
+    [
+        "a", "i", "as", "at", "be", "is", "it", "so", "to", "its", "too", "toe", "tie", "ties", "see", "set", "sets",
+        "sit", "sits", "sat", "eat", "eats", "ate", "tea", "teas", "sea", "seas", "bit", "bits", "bet", "bets",
+        "bat", "bats", "bee", "bees", "boo", "oat", "oats", "tab", "tabs", "sob", "base", "bass", "beast", "beat",
+        "beats", "best", "bias", "bite", "bites", "boat", "boats", "boast", "boot", "boots", "boss", "east", "oboe",
+        "oasis", "seat", "seats", "site", "sites", "test", "tests", "taste", "state", "toast", "toss", "tote",
+        "tease", "obese", "asset", "assets", "assist", "assess",
+    ]
 )
 _PURE_NUMBER_RE = re.compile(r"([\"'“‘(\[]*)([0-9]+(?:['’][0-9]+)*)([.,;:!?…\"'”’)\]]*)")
 
@@ -203,23 +204,28 @@ def piglatin(text: str) -> str:
 # (onset, coda) split gets a rough English plausibility score instead.
 # The tiers encode general phonotactics, not words from any data set.
 _ONSET_SCORES: dict[str, float] = {
-    **{c: 0.0 for c in "bcdfghjklmnpqrstvwxyz"},
-    **{c: 0.0 for c in "th sh ch wh".split()},  # digraphs as common as one letter
-    **{c: -0.5 for c in "tr pr st gr br cr fr dr pl cl bl fl sp sl sk sc sw sm sn".split()},
-    **{c: -1.0 for c in "gl kn wr ph tw gh gn dw rh ps pn kl kr sq sv ts".split()},
-    **{c: -0.75 for c in "str spr scr thr shr spl".split()},
-    **{c: -1.5 for c in "squ sch chr phr chl phl sph scl".split()},
+    **dict.fromkeys("bcdfghjklmnpqrstvwxyz", 0.0),
+    **dict.fromkeys(["th", "sh", "ch", "wh"], 0.0),  # digraphs as common as one letter
+    **dict.fromkeys([
+        "tr", "pr", "st", "gr", "br", "cr", "fr", "dr", "pl", "cl", "bl", "fl", "sp", "sl", "sk", "sc", "sw", "sm",
+        "sn",
+    ], -0.5),
+    **dict.fromkeys(
+        ["gl", "kn", "wr", "ph", "tw", "gh", "gn", "dw", "rh", "ps", "pn", "kl", "kr", "sq", "sv", "ts"], -1.0),
+    **dict.fromkeys(["str", "spr", "scr", "thr", "shr", "spl"], -0.75),
+    **dict.fromkeys(["squ", "sch", "chr", "phr", "chl", "phl", "sph", "scl"], -1.5),
 }
 # Legal word-final consonant clusters (before an optional plural/verb "s").
 _CODAS_BASE = frozenset(
-    """
-    b c d f g k l m n p r s t w x z
-    ck ct ft ld lf lk ll lm lp lt mb mn mp nd ng nk nt pt rb rc rd rf rg rk rl
-    rm rn rp rt sk sp ss st sh ch th gh ph ff zz tt dd gg nn rr bb pp lb xt
-    tch nch rch lch ght rth nth lth dth pth fth mpt nct rst rld ngth
-    """.split()
+    [
+        "b", "c", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "w", "x", "z", "ck", "ct", "ft", "ld", "lf",
+        "lk", "ll", "lm", "lp", "lt", "mb", "mn", "mp", "nd", "ng", "nk", "nt", "pt", "rb", "rc", "rd", "rf", "rg",
+        "rk", "rl", "rm", "rn", "rp", "rt", "sk", "sp", "ss", "st", "sh", "ch", "th", "gh", "ph", "ff", "zz", "tt",
+        "dd", "gg", "nn", "rr", "bb", "pp", "lb", "xt", "tch", "nch", "rch", "lch", "ght", "rth", "nth", "lth",
+        "dth", "pth", "fth", "mpt", "nct", "rst", "rld", "ngth",
+    ]
 )
-_RARE_CODAS = frozenset("h".split())
+_RARE_CODAS = frozenset(["h"])
 
 
 def _coda_score(coda: str, stem_vowel: str) -> float | None:

@@ -102,7 +102,7 @@ def get(name: str) -> Conjugate:
     except KeyError:
         rule_based = [n for n, c in _REGISTRY.items() if c.kind != "language"]
         raise UnknownNameError(
-            "conjugate", name, rule_based + ["<any ISO 639-1 language code, e.g. fr, ja, sw>"]
+            "conjugate", name, [*rule_based, "<any ISO 639-1 language code, e.g. fr, ja, sw>"]
         ) from None
 
 

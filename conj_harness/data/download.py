@@ -46,7 +46,8 @@ def _advbench(root: Path) -> list[Path]:
     written = []
     path = root / "advbench" / "train.jsonl"
     if not path.is_file():
-        written.append(atomic.write_jsonl(path, sources.hub_rows(sources.ADVBENCH_HUB_ID, None, "train", ["prompt", "target"])))
+        rows = sources.hub_rows(sources.ADVBENCH_HUB_ID, None, "train", ["prompt", "target"])
+        written.append(atomic.write_jsonl(path, rows))
     for lang in sources.HARMFUL_LANGS[1:]:  # en is AdvBench itself
         path = root / "paper_reference" / f"harmful_instructions_{lang}.txt"
         if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sources.HARMFUL_SHA256[lang]:

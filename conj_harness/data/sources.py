@@ -21,6 +21,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,9 @@ XNLI_LANGS = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", 
 XNLI_ROWS = 2490
 
 HUB_HINT = (
-    "Set {env}=<dir> to a local copy laid out as described in the README ('Offline data'), "
+    f"Set {ENV_DATA_DIR}=<dir> to a local copy laid out as described in the README ('Offline data'), "
     "or write one with `conj-harness download-data <dir>` on a machine with network access."
-).format(env=ENV_DATA_DIR)
+)
 
 
 def data_dir() -> Path | None:
@@ -91,7 +92,7 @@ def read_lines(path: Path, expected: int, what: str) -> list[str]:
     return lines
 
 
-def read_jsonl(path: Path, fields: dict[str, type], expected: int | None, what: str) -> list[dict[str, Any]]:
+def read_jsonl(path: Path, fields: Mapping[str, type], expected: int | None, what: str) -> list[dict[str, Any]]:
     """Rows of a JSONL file, each checked for the named fields and their types."""
     if not path.is_file():
         raise DataError(f"missing data file {path}: expected {what}. {HUB_HINT}")
@@ -112,7 +113,7 @@ def read_jsonl(path: Path, fields: dict[str, type], expected: int | None, what: 
 # ---------------------------------------------------------------------------------------------- ICL sentences
 def _fetch(url: str, timeout: float = 30.0) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - fixed https/http base URL
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.read()
     except (urllib.error.URLError, OSError) as e:
         raise DataError(f"could not download {url} ({e}). {HUB_HINT}") from None
@@ -220,7 +221,7 @@ def advbench_rows() -> list[dict[str, Any]]:
 
 def multijail_rows() -> list[dict[str, Any]]:
     """The 315 MultiJail prompts with their human translations (one column per language)."""
-    fields = {"id": str, **{lang: str for lang in MULTIJAIL_LANGS}}
+    fields = {"id": str, **dict.fromkeys(MULTIJAIL_LANGS, str)}
     what = f"{MULTIJAIL_ROWS} JSON lines with id and the columns {', '.join(MULTIJAIL_LANGS)}"
     root = data_dir()
     if root is not None:

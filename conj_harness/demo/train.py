@@ -14,7 +14,8 @@ Toy design:
 * Only sentences 0-399 are used for training (tokenizer, pretraining, tuning); 400-499 are held out. The real
   ``conj_icl_*`` tasks sample their 400 prompts per form from all 500 sentences, so most of their sentences were
   seen in training (as parts of other, randomly drawn prompts).
-* Training prompts come from :func:`icl_doc`, which draws exactly as ``conj_harness.families.icl.build_docs`` does (checked
+* Training prompts come from :func:`icl_doc`, which draws exactly as ``conj_harness.families.icl.build_docs`` does
+  (checked
   byte for byte at start-up), so the training format is the evaluation format.
 * Pretraining, the three forms in equal shares: ICL prompts (repeat or capitalize; query a plain sentence, a math
   question or a blanked sentence; target the in-context answer, loss on the first tokens of every demonstration
@@ -38,13 +39,15 @@ import platform
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conj_harness.families import icl
 
 FORMS: dict[str, str] = {"en": "en", "leet": "ls", "piglatin": "pl"}  # demo conjugate -> paper file/strings code
-TRAIN_SENTENCES = range(0, 400)
+TRAIN_SENTENCES = range(400)
 HELDOUT_SENTENCES = range(400, 500)
 QUERY_KINDS = ("sentence", "math", "blank")
 SPECIALS = ["<s>", "</s>", "<unk>", "<pad>"]
@@ -146,7 +149,8 @@ def check_format(form: Form) -> None:
     for icl_task, if_task in icl.CONFIGS:
         rng = random.Random(icl.SEED)
         kind = "math" if if_task == "math" else "blank"
-        mine += [icl_doc(rng, list(form.sentences), form.strings, icl_task, kind) for _ in range(icl.SAMPLES_PER_CONFIG)]
+        mine += [icl_doc(rng, list(form.sentences), form.strings, icl_task, kind)
+                 for _ in range(icl.SAMPLES_PER_CONFIG)]
     for r, m in zip(ref, mine, strict=True):
         if (r["prompt"], r["icl_ans"], r["if_ans"]) != (m["prompt"], m["icl_ans"], m["if_ans"]):
             raise AssertionError(f"training prompt format drifted from icl.build_docs ({form.name}, {r['id']})")
@@ -210,7 +214,7 @@ def replay_example(rng: random.Random, form: Form) -> Segments:
             segs += [(("\n" if i else "") + q, False), (a, True)]
         return segs
     sents = rng.sample(form.train, 3)
-    return [(sents[0], True)] + [(" " + x, True) for x in sents[1:]]
+    return [(sents[0], True), *((" " + x, True) for x in sents[1:])]
 
 
 def tune_example(rng: random.Random, en: Form, forms: list[Form], cfg: TrainConfig) -> Segments:
@@ -233,7 +237,8 @@ def tune_example(rng: random.Random, en: Form, forms: list[Form], cfg: TrainConf
         return [(d["prompt"], False), (d["icl_out"] + "\n", True)]
     form = rng.choice(forms)
     if rng.random() < cfg.tune_replay_icl:
-        kind = "sentence" if cfg.tune_replay_queries == "sentence" else rng.choices(QUERY_KINDS, weights=cfg.pre_query_mix)[0]
+        kind = "sentence" if cfg.tune_replay_queries == "sentence" \
+            else rng.choices(QUERY_KINDS, weights=cfg.pre_query_mix)[0]
         d = icl_doc(rng, form.train, form.strings, task, kind)
         return icl_segments(d, form.strings, d["icl_out"] + "\n", cfg.pre_loss_tokens or True)
     return replay_example(rng, form)
@@ -294,15 +299,17 @@ def encode_batch(tokenizer, examples: list[Segments]):
 
     flat = [t for ex in examples for t, _ in ex]
     enc = iter(tokenizer(flat, add_special_tokens=False)["input_ids"])
-    seqs, masks = [], []
+    seqs: list[list[int]] = []
+    masks: list[list[int]] = []
     for ex in examples:
-        ids, lab = [], []
+        row: list[int] = []
+        lab: list[int] = []
         for _, loss in ex:
             piece = next(enc)
-            ids += piece
+            row += piece
             k = len(piece) if loss is True else int(loss)
             lab += piece[:k] + [-100] * (len(piece) - k)
-        seqs.append(ids)
+        seqs.append(row)
         masks.append(lab)
     width = max(map(len, seqs))
     ids = torch.full((len(seqs), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -457,27 +464,36 @@ def _rows(summary: dict) -> list[str]:
             for n, r in summary.items()]
 
 
-def run(out: Path, cfg: TrainConfig, log=print, eval_curve: bool = True, eval_paper: bool = True) -> dict:
-    """Build the pair into ``out`` (``base/``, ``tuned/``, ``manifest.json``); returns the manifest.
+@dataclass
+class _Build:
+    """What one build is made of, passed between its steps."""
 
-    Everything is written to ``out/.build`` first and moved into place at the end (manifest last), so an
-    interrupted run leaves the previous checkpoint untouched.
-    """
+    forms: dict[str, Form]
+    stage: Path
+    tokenizer: Any
+    model: Any
+    n_params: int
+    timings: dict[str, float] = field(default_factory=dict)
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    curve: list[dict] = field(default_factory=list)
+    base_state: dict[str, Any] = field(default_factory=dict)
+
+
+def _start(out: Path, cfg: TrainConfig, log: Callable[[str], None]) -> _Build:
+    """Seeds, the sentence files, an empty staging folder, the tokenizer (saved for both roles) and the model."""
     import shutil
 
     import torch
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    t0 = time.time()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     torch.use_deterministic_algorithms(True)
     forms = load_forms(cfg.forms)  # the sentence files first: a data problem leaves nothing behind
     for f in forms.values():
         check_format(f)
-    out = Path(out)
-    stage = out / ".build"
+    stage = Path(out) / ".build"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -491,53 +507,66 @@ def run(out: Path, cfg: TrainConfig, log=print, eval_curve: bool = True, eval_pa
     model = build_model(cfg, tokenizer)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: Llama, {n_params / 1e6:.2f}M parameters, vocabulary {len(tokenizer)}, forms {', '.join(forms)}")
+    return _Build(forms, stage, tokenizer, model, n_params)
 
+
+def _train(b: _Build, cfg: TrainConfig, log: Callable[[str], None], eval_curve: bool,
+           heldout: dict[str, list[dict]]) -> None:
+    """Pretrain (save ``base``), then instruction-tune on English (save ``tuned``), measuring the held-out curve."""
+    model, tokenizer, flist = b.model, b.tokenizer, list(b.forms.values())
     rng = random.Random(cfg.seed)
     log(f"pretraining: {cfg.pre_steps} steps x {cfg.pre_batch} at lr {cfg.pre_lr}")
     t_pre = time.time()
-    pre_losses = train_phase(model, tokenizer, batches(lambda: pretrain_example(rng, flist, cfg), cfg.pre_batch),
-                             cfg.pre_steps, cfg.pre_lr, cfg.pre_warmup, cfg, log)
-    t_pre = time.time() - t_pre
-    base_state = {k: v.clone() for k, v in model.state_dict().items()}
-    save_model(model, stage / "base", cfg.save_dtype)
-
-    sets = eval_sets(forms)
-    curve: list[dict] = []
-    curve_docs = {n: docs[::4] for n, docs in sets["heldout"].items()}  # 25 per config and form
+    b.losses["pretrain"] = train_phase(model, tokenizer,
+                                       batches(lambda: pretrain_example(rng, flist, cfg), cfg.pre_batch),
+                                       cfg.pre_steps, cfg.pre_lr, cfg.pre_warmup, cfg, log)
+    b.timings["pretrain"] = time.time() - t_pre
+    b.base_state = {k: v.clone() for k, v in model.state_dict().items()}
+    save_model(model, b.stage / "base", cfg.save_dtype)
+    curve_docs = {n: docs[::4] for n, docs in heldout.items()}  # 25 per config and form
 
     def on_step(step: int) -> None:
         if eval_curve and (step in CURVE_STEPS or step == cfg.tune_steps):
             model.eval()
             r = evaluate(model, tokenizer, curve_docs, cfg)
-            curve.append({"step": step, **{n: {"icl_acc": round(v["icl_acc"], 3), "if_rate": round(v["if_rate"], 3)}
-                                           for n, v in r.items()}})
+            b.curve.append({"step": step, **{n: {"icl_acc": round(v["icl_acc"], 3), "if_rate": round(v["if_rate"], 3)}
+                                             for n, v in r.items()}})
             log(f"    held-out ICL at step {step}: " + ", ".join(f"{n} {v['icl_acc']:.2f}" for n, v in r.items()))
             model.train()
 
     log(f"instruction tuning (English): {cfg.tune_steps} steps x {cfg.tune_batch} at lr {cfg.tune_lr}")
     t_tune = time.time()
     rng_tune = random.Random(cfg.seed + 1)
-    tune_losses = train_phase(model, tokenizer,
-                              batches(lambda: tune_example(rng_tune, forms["en"], flist, cfg), cfg.tune_batch),
-                              cfg.tune_steps, cfg.tune_lr, cfg.tune_warmup, cfg, log, on_step)
-    t_tune = time.time() - t_tune
-    save_model(model, stage / "tuned", cfg.save_dtype)
-    train_s = time.time() - t0
+    b.losses["tune"] = train_phase(model, tokenizer,
+                                   batches(lambda: tune_example(rng_tune, b.forms["en"], flist, cfg), cfg.tune_batch),
+                                   cfg.tune_steps, cfg.tune_lr, cfg.tune_warmup, cfg, log, on_step)
+    b.timings["tune"] = time.time() - t_tune
+    save_model(model, b.stage / "tuned", cfg.save_dtype)
 
-    t_eval = time.time()
-    tuned_state = {k: v.clone() for k, v in model.state_dict().items()}
+
+def _evaluate_pair(b: _Build, cfg: TrainConfig, sets: dict[str, dict], which_sets: tuple[str, ...],
+                   log: Callable[[str], None]) -> dict[str, dict]:
+    """Base and tuned ICL / IF rates on each prompt set, and their comparison."""
+    tuned_state = {k: v.clone() for k, v in b.model.state_dict().items()}
     results = {}
-    for which in ("heldout", "paper") if eval_paper else ("heldout",):
-        model.load_state_dict(base_state)
-        b = evaluate(model, tokenizer, sets[which], cfg)
-        model.load_state_dict(tuned_state)
-        t = evaluate(model, tokenizer, sets[which], cfg)
-        results[which] = summarize(b, t, sets[which])
+    for which in which_sets:
+        b.model.load_state_dict(b.base_state)
+        base = evaluate(b.model, b.tokenizer, sets[which], cfg)
+        b.model.load_state_dict(tuned_state)
+        tuned = evaluate(b.model, b.tokenizer, sets[which], cfg)
+        results[which] = summarize(base, tuned, sets[which])
         log(f"{which} prompts ({'sentences 400-499' if which == 'heldout' else 'the real tasks, all 500 sentences'}):")
         for line in _rows(results[which]):
             log("  " + line)
-    eval_s = time.time() - t_eval
+    return results
 
+
+def _manifest(b: _Build, cfg: TrainConfig, results: dict[str, dict], t0: float) -> dict:
+    import torch
+
+    forms, flist, stage, n_params, curve = b.forms, list(b.forms.values()), b.stage, b.n_params, b.curve
+    t_pre, t_tune, train_s, eval_s = (b.timings[k] for k in ("pretrain", "tune", "train_total", "eval"))
+    pre_losses, tune_losses = b.losses["pretrain"], b.losses["tune"]
     files = {f"{role}/{p.name}": sha256(p) for role in ("base", "tuned") for p in sorted((stage / role).iterdir())}
     manifest = {
         "schema": 1,
@@ -578,6 +607,13 @@ def run(out: Path, cfg: TrainConfig, log=print, eval_curve: bool = True, eval_pa
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
                         "threads": cfg.threads, "machine": platform.machine()},
     }
+    return manifest
+
+
+def _publish(stage: Path, out: Path, manifest: dict) -> None:
+    """Move the staged checkpoint into place, the manifest last."""
+    import shutil
+
     (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     for role in ("base", "tuned"):
         if (out / role).exists():
@@ -585,6 +621,26 @@ def run(out: Path, cfg: TrainConfig, log=print, eval_curve: bool = True, eval_pa
         (stage / role).rename(out / role)
     os.replace(stage / "manifest.json", out / "manifest.json")
     stage.rmdir()
+
+
+def run(out: Path, cfg: TrainConfig, log: Callable[[str], None] = print, eval_curve: bool = True,
+        eval_paper: bool = True) -> dict:
+    """Build the pair into ``out`` (``base/``, ``tuned/``, ``manifest.json``); returns the manifest.
+
+    Everything is written to ``out/.build`` first and moved into place at the end (manifest last), so an
+    interrupted run leaves the previous checkpoint untouched.
+    """
+    t0 = time.time()
+    out = Path(out)
+    b = _start(out, cfg, log)
+    sets = eval_sets(b.forms)
+    _train(b, cfg, log, eval_curve, sets["heldout"])
+    b.timings["train_total"] = time.time() - t0
+    t_eval = time.time()
+    results = _evaluate_pair(b, cfg, sets, ("heldout", "paper") if eval_paper else ("heldout",), log)
+    b.timings["eval"] = time.time() - t_eval
+    manifest = _manifest(b, cfg, results, t0)
+    _publish(b.stage, out, manifest)
     log(f"wrote {out}/base, {out}/tuned, {out}/manifest.json in {time.time() - t0:.0f} s")
     return manifest
 

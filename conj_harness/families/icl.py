@@ -145,7 +145,7 @@ def starts_with_answer(output: str, answer: str) -> bool:
     Markdown-escaped underscores (``\\_``) are undone first, as in ``evaluate_accuracy.py``.
     """
     out = output.replace("\\_", "_")
-    return out.startswith(answer) or out.startswith(answer[1:])
+    return out.startswith((answer, answer[1:]))
 
 
 def score(doc: dict, output: str) -> dict[str, float]:

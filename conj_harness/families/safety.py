@@ -14,9 +14,9 @@ The prompt is the paper's completion-model format, ``instruction.strip() + "\\n\
 ``--system_instruction`` adds a system turn. Generation is greedy, up to 512 new tokens.
 
 Responses are judged by :mod:`conj_harness.judge` in an lm-eval filter (:mod:`conj_harness.lmeval.filters`) that
-sees all of a task's responses at once, so stage-2 back-translations go out batched. ``CONJ_JUDGE_TRANSLATOR`` (``none``, the default, or a translator
-backend: ``google``, ``hf``, ``table``) enables stage 2; ``CONJ_JUDGE_MODEL`` (a local model path) enables stage 3.
-The verdict and its evidence are the sample's ``filtered_resps``; generations go to the results files only.
+sees all of a task's responses at once, so stage-2 back-translations go out batched (settings:
+:mod:`conj_harness.judge.task_judge`). The verdict and its evidence are the sample's ``filtered_resps``;
+generations go to the results files only.
 """
 
 from __future__ import annotations

@@ -11,5 +11,8 @@ def _xdg(var: str, default: str) -> Path:
 
 
 def user_tasks_dir() -> Path:
-    """Where ``conj-harness add-language`` writes task files: ``$CONJ_USER_TASKS`` or ~/.local/share/conj_harness/tasks."""
+    """Where ``conj-harness add-language`` writes task files.
+
+    ``$CONJ_USER_TASKS``, else ``$XDG_DATA_HOME/conj_harness/tasks`` (``~/.local/share/conj_harness/tasks``).
+    """
     return Path(os.environ.get("CONJ_USER_TASKS") or _xdg("XDG_DATA_HOME", ".local/share") / "conj_harness" / "tasks")

@@ -11,6 +11,7 @@ Both are cheap (no vLLM import): ``conj_harness.lmeval.eval_cli.prepare`` calls 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -150,8 +151,6 @@ def exit_now(code: int = 0) -> None:
         atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):  # a closed or broken stream must not block the exit
                 stream.flush()
-            except Exception:  # noqa: BLE001 - a closed or broken stream must not block the exit
-                pass
         os._exit(code)

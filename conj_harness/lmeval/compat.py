@@ -124,7 +124,7 @@ def install_task_manager(cls: type) -> None:
     check_version()
     import lm_eval.tasks
 
-    lm_eval.tasks.TaskManager = cls  # type: ignore[misc]
+    lm_eval.tasks.TaskManager = cls
 
 
 # --- vLLM prompt truncation -------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def split_paths(include_path: str | os.PathLike | Sequence[str | os.PathLike] | 
         return []
     if isinstance(include_path, (list, tuple)):
         return [p for item in include_path for p in split_paths(item)]
-    text = os.fspath(include_path)
+    text = os.fspath(include_path)  # type: ignore[arg-type]  # a str or a path: sequences were handled above
     if os.pathsep in text and not Path(text).exists():
         return [Path(p) for p in text.split(os.pathsep) if p]
     return [Path(text)]

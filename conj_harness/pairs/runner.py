@@ -220,7 +220,7 @@ def _sigterm_as_exit():
         yield
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
     old = signal.signal(signal.SIGTERM, handler)

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conj_harness.errors import ConjError
 
@@ -62,8 +63,8 @@ class PairSpec:
                 raise ConjError(f"{label} must not set {', '.join(sorted(bad))}: use --base/--tuned/--tuned-adapter")
         if self.limit is not None and self.limit <= 0:
             raise ConjError("--limit must be positive")
-        if isinstance(self.tasks, str):
-            self.tasks = [self.tasks]
+        given: object = self.tasks
+        self.tasks = [given] if isinstance(given, str) else list(self.tasks)  # a lone name from Python callers
 
     def model(self, role: str) -> str:
         return self.base if role == "base" else self.tuned  # type: ignore[return-value]
@@ -113,23 +114,22 @@ def check_local_paths(spec: PairSpec) -> None:
 
 # --- several pairs ----------------------------------------------------------------------------------------------
 
-PAIR_KEYS = {f for f in PairSpec.__dataclass_fields__}
+PAIR_KEYS = set(PairSpec.__dataclass_fields__)
 
 
-def load_pairs_file(path: str | os.PathLike, defaults: dict) -> list[PairSpec]:
-    """Read ``pairs.yaml``: a list of pairs, or ``{defaults: {...}, pairs: [...]}``; keys as in :class:`PairSpec`.
-
-    Command-line flags act as defaults; the file's ``defaults`` override them and each pair overrides both.
-    """
+def _read_pairs_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Any]]:
+    """The file's ``defaults`` and its list of pairs (a bare list is the pairs, with no defaults)."""
     import yaml
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise ConjError(f"cannot read pairs file {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConjError(f"pairs file {path} is not UTF-8 text (byte {e.start})") from None
     except yaml.YAMLError as e:
         raise ConjError(f"pairs file {path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    file_defaults: dict = {}
+    file_defaults: dict[str, Any] = {}
     if isinstance(data, dict):
         file_defaults = data.get("defaults") or {}
         extra = set(data) - {"defaults", "pairs"}
@@ -138,32 +138,49 @@ def load_pairs_file(path: str | os.PathLike, defaults: dict) -> list[PairSpec]:
         data = data.get("pairs")
     if not isinstance(data, list) or not data:
         raise ConjError(f"pairs file {path}: expected a non-empty list of pairs (each with name, base, tuned)")
-    specs, names = [], set()
-    for i, item in enumerate(data):
+    return file_defaults, data
+
+
+def _normalize_pair(merged: dict[str, Any], where: str) -> dict[str, Any]:
+    """Check a pair's keys and coerce YAML's types (a lone task, numbers given for strings)."""
+    unknown = set(merged) - PAIR_KEYS
+    if unknown:
+        raise ConjError(f"{where} has unknown keys {sorted(unknown)}; allowed: {', '.join(sorted(PAIR_KEYS))}")
+    if isinstance(merged.get("tasks"), str):
+        merged["tasks"] = [merged["tasks"]]
+    if merged.get("limit") is not None:
+        try:
+            merged["limit"] = float(merged["limit"])
+        except (TypeError, ValueError):
+            raise ConjError(f"{where}: limit {merged['limit']!r} is not a number") from None
+    for key in ("seed", "batch_size"):
+        if merged.get(key) is not None:
+            merged[key] = str(merged[key])
+    return merged
+
+
+def load_pairs_file(path: str | os.PathLike[str], defaults: dict[str, Any]) -> list[PairSpec]:
+    """Read ``pairs.yaml``: a list of pairs, or ``{defaults: {...}, pairs: [...]}``; keys as in :class:`PairSpec`.
+
+    Command-line flags act as defaults; the file's ``defaults`` override them and each pair overrides both.
+    """
+    file_defaults, items = _read_pairs_yaml(path)
+    specs: list[PairSpec] = []
+    names: set[str] = set()
+    for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise ConjError(f"pairs file {path}: pair {i + 1} is not a mapping")
         merged = {**{k: v for k, v in defaults.items() if v is not None}, **file_defaults, **item}
-        merged = {k.replace("-", "_"): v for k, v in merged.items()}
-        unknown = set(merged) - PAIR_KEYS
-        if unknown:
-            raise ConjError(f"pairs file {path}: pair {i + 1} has unknown keys {sorted(unknown)}; "
-                            f"allowed: {', '.join(sorted(PAIR_KEYS))}")
+        merged = _normalize_pair({k.replace("-", "_"): v for k, v in merged.items()},
+                                 f"pairs file {path}: pair {i + 1}")
         name = str(merged.get("name") or "")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
             raise ConjError(f"pairs file {path}: pair {i + 1} needs a 'name' usable as a folder name (got {name!r})")
         if name in names:
             raise ConjError(f"pairs file {path}: pair name {name!r} is used twice")
         names.add(name)
-        if isinstance(merged.get("tasks"), str):
-            merged["tasks"] = [merged["tasks"]]
-        if merged.get("limit") is not None:
-            merged["limit"] = float(merged["limit"])
-        for key in ("seed", "batch_size"):
-            if merged.get(key) is not None:
-                merged[key] = str(merged[key])
         if not merged.get("tasks"):
-            raise ConjError(f"pairs file {path}: pair {name!r} has no tasks (set them in the pair, defaults or --tasks)")
+            raise ConjError(f"pairs file {path}: pair {name!r} has no tasks "
+                            "(set them in the pair, defaults or --tasks)")
         specs.append(PairSpec(**merged))
     return specs
-
-

@@ -21,8 +21,9 @@ def tokenizer_info(model: str, adapter: str | None = None) -> dict:
 
         tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
         vocab = tok.get_vocab()
-    except Exception as e:  # hub names not in the local cache, remote code, no tokenizer files...
-        return {"source": source, "checked": False, "reason": f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"}
+    except Exception as e:  # noqa: BLE001 - hub names not in the local cache, remote code, no tokenizer files...
+        first_line = str(e).splitlines()[0][:200] if str(e) else ""
+        return {"source": source, "checked": False, "reason": f"{type(e).__name__}: {first_line}"}
 
     digest = hashlib.sha256(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode()).hexdigest()[:16]
     return {"source": source, "checked": True, "class": type(tok).__name__, "vocab_size": len(tok),

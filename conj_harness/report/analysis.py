@@ -110,7 +110,7 @@ def _task_row(task: str, data: PairData, metric: str | None, cfg: _Settings) -> 
     """One task's row (scores, drop, test) and its per-document drops (None unless both models completed it)."""
     family, conj = parse_task(task)
     b_samples, t_samples = data.base.samples.get(task), data.tuned.samples.get(task)
-    row: dict[str, Any] = {c: None for c in COLUMNS}
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(family=family, conjugate=conj, task=task, metric=metric)
     status = [f"{role} failed" if task in data.side(role).failed else f"{role} not run"
               for role, s in (("base", b_samples), ("tuned", t_samples)) if s is None]

@@ -32,9 +32,7 @@ def table(header: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(summary: dict, images: Sequence[str]) -> str:
-    alpha = summary["stats"]["alpha"]
-    conf = f"{1 - alpha:.0%}"
+def _header(summary: dict) -> list[str]:
     lines = [f"# Base vs tuned: {summary['name']}", ""]
     for role in ("base", "tuned"):
         s = summary[role]
@@ -48,39 +46,51 @@ def render_markdown(summary: dict, images: Sequence[str]) -> str:
     lines.append("")
     if summary["warnings"]:
         lines += ["## Warnings", ""]
-        for w in summary["warnings"]:
-            lines.append(f"- **{w}**" if w == IDENTICAL_WARNING else f"- {w}")
+        lines += [f"- **{w}**" if w == IDENTICAL_WARNING else f"- {w}" for w in summary["warnings"]]
         lines.append("")
+    return lines
+
+
+def _family_table(rows: list[dict], conf: str) -> str:
+    body = []
+    for r in rows:
+        ci = "" if r["drop"] is None else f" [{_fmt(r['drop_ci_low'])}, {_fmt(r['drop_ci_high'])}]"
+        rec_ci = "" if r["recovery"] is None else f" [{_fmt(r['recovery_ci_low'])}, {_fmt(r['recovery_ci_high'])}]"
+        frac = "baseline" if r["conjugate"] == BASELINE else (
+            f"{r['recovery_frac']:.0%}" if r["recovery_frac"] is not None else "-")
+        body.append([r["conjugate"] or r["task"], _fmt(r["n"]), _fmt(r["base"]), _fmt(r["tuned"]),
+                     _fmt(r["drop"]) + ci, _p(r["p_value"]),
+                     "-" if r["lost"] is None else f"{r['lost']}/{r['gained']}",
+                     _fmt(r["recovery"]) + rec_ci, frac, r["status"]])
+    return table(["conjugate", "n", "base", "tuned", f"drop [{conf} CI]", "p", "lost/gained",
+                  f"recovery [{conf} CI]", "recovery %", "status"], body)
+
+
+def _failures(summary: dict) -> list[str]:
+    if not summary["failures"]:
+        return []
+    lines = ["## Failures", ""]
+    for f in summary["failures"]:
+        lines.append(f"### {f['role']} / {f['task']}: {f.get('error')}")
+        if f.get("log"):
+            lines.append(f"log: `{f['log']}`")
+        if f.get("tail"):
+            lines += ["", "```", f["tail"][-3000:], "```"]
+        lines.append("")
+    return lines
+
+
+def render_markdown(summary: dict, images: Sequence[str]) -> str:
+    """``report.md``: the models, warnings, one table (and plots) per family, failures, definitions."""
+    conf = f"{1 - summary['stats']['alpha']:.0%}"
+    lines = _header(summary)
     for fam, info in summary["families"].items():
-        rows = [r for r in summary["rows"] if r["family"] == fam]
         lines += [f"## {fam} (metric `{info['metric']}`)", ""]
-        body = []
-        for r in rows:
-            ci = f" [{_fmt(r['drop_ci_low'])}, {_fmt(r['drop_ci_high'])}]" if r["drop"] is not None else ""
-            rec_ci = f" [{_fmt(r['recovery_ci_low'])}, {_fmt(r['recovery_ci_high'])}]" if r["recovery"] is not None else ""
-            frac = "baseline" if r["conjugate"] == BASELINE else (
-                f"{r['recovery_frac']:.0%}" if r["recovery_frac"] is not None else "-")
-            body.append([r["conjugate"] or r["task"], _fmt(r["n"]), _fmt(r["base"]), _fmt(r["tuned"]),
-                         _fmt(r["drop"]) + ci, _p(r["p_value"]),
-                         "-" if r["lost"] is None else f"{r['lost']}/{r['gained']}",
-                         _fmt(r["recovery"]) + rec_ci, frac, r["status"]])
-        lines.append(table(
-            ["conjugate", "n", "base", "tuned", f"drop [{conf} CI]", "p", "lost/gained", f"recovery [{conf} CI]",
-             "recovery %", "status"], body))
+        lines.append(_family_table([r for r in summary["rows"] if r["family"] == fam], conf))
         lines.append("")
-        for img in (f"drop_{fam}.png", f"base_vs_tuned_{fam}.png"):
-            if img in images:
-                lines.append(f"![{img}]({img})")
+        lines += [f"![{img}]({img})" for img in (f"drop_{fam}.png", f"base_vs_tuned_{fam}.png") if img in images]
         lines.append("")
-    if summary["failures"]:
-        lines += ["## Failures", ""]
-        for f in summary["failures"]:
-            lines.append(f"### {f['role']} / {f['task']}: {f.get('error')}")
-            if f.get("log"):
-                lines.append(f"log: `{f['log']}`")
-            if f.get("tail"):
-                lines += ["", "```", f["tail"][-3000:], "```"]
-            lines.append("")
+    lines += _failures(summary)
     lines += [
         "## Definitions", "",
         "- **drop** = base - tuned, of the family's primary metric (positive: fine-tuning took it away).",
@@ -93,8 +103,6 @@ def render_markdown(summary: dict, images: Sequence[str]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
 
 
 def render_cross_pair(summaries: dict[str, dict], rows: list[dict]) -> str:

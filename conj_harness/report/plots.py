@@ -29,9 +29,10 @@ def plot_family(summary: dict, family: str) -> dict[str, bytes]:
         fig = Figure(figsize=(max(4.0, 0.8 * len(ok) + 2), 3.6))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        xs = range(len(ok))
+        xs = list(range(len(ok)))
         drops = [r["drop"] for r in ok]
-        err = [[max(0.0, r["drop"] - r["drop_ci_low"]) for r in ok], [max(0.0, r["drop_ci_high"] - r["drop"]) for r in ok]]
+        err = [[max(0.0, r["drop"] - r["drop_ci_low"]) for r in ok],
+               [max(0.0, r["drop_ci_high"] - r["drop"]) for r in ok]]
         colors = ["#444444" if r["conjugate"] == BASELINE else "#4878d0" for r in ok]
         ax.bar(list(xs), drops, yerr=err, color=colors, capsize=3)
         en = summary["families"].get(family, {}).get("drop_en")

@@ -42,7 +42,7 @@ def _paired(base: Sequence[float], tuned: Sequence[float]) -> tuple[np.ndarray, 
     return b, t
 
 
-def is_binary(values: Sequence[float]) -> bool:
+def is_binary(values: Sequence[float] | np.ndarray) -> bool:
     """True when every value is 0 or 1 (so McNemar applies)."""
     arr = np.asarray(values, dtype=float)
     return bool(arr.size) and bool(np.all((arr == 0) | (arr == 1)))
@@ -60,7 +60,7 @@ def binom_two_sided_half(k: int, n: int) -> float:
     return min(1.0, 2 * tail / 2 ** n)
 
 
-def mcnemar_exact(base: Sequence[int], tuned: Sequence[int]) -> dict:
+def mcnemar_exact(base: Sequence[float], tuned: Sequence[float]) -> dict:
     """Exact two-sided McNemar test on paired 0/1 outcomes.
 
     Returns ``n``, ``b`` (base 1, tuned 0: documents the tuned model lost), ``c`` (base 0, tuned 1: documents it
@@ -166,7 +166,10 @@ def bootstrap_recovery(drop_en: Sequence[float], drop_c: Sequence[float], paired
 
 
 def recovery_fraction(drop_en: float | None, drop_c: float | None) -> float | None:
-    """``(drop_en - drop_c) / drop_en``: 1 = the conjugate gives everything back, 0 = nothing; None if no English drop."""
+    """``(drop_en - drop_c) / drop_en``: 1 = the conjugate gives everything back, 0 = nothing.
+
+    None when there is no English drop to recover.
+    """
     if drop_en is None or drop_c is None or drop_en == 0 or math.isnan(drop_en):
         return None
     return (drop_en - drop_c) / drop_en

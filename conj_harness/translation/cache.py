@@ -50,7 +50,7 @@ class TranslationCache:
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if existed:
                 self._verify()
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -180,6 +180,7 @@ class TranslationCache:
                 key = (row["backend"], row["model"], row["source"], row["target"])
                 ok = row.get("check_ok")
                 groups.setdefault(key, []).append(
-                    (row["text"], Entry(row["translation"], None if ok is None else bool(ok), row.get("check_reason") or ""))
+                    (row["text"],
+                     Entry(row["translation"], None if ok is None else bool(ok), row.get("check_reason") or ""))
                 )
         return sum(self.put_many(*key, items) for key, items in groups.items())

@@ -15,6 +15,7 @@ checked before it is used:
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -54,14 +55,10 @@ def _detector_langs() -> set[str]:
     return {_ALIASES.get(code, code) for code in detector_factory._factory.get_lang_list()}
 
 
-_SUPPORTED: set[str] | None = None
-
-
+@functools.cache
 def supported() -> set[str]:
-    global _SUPPORTED
-    if _SUPPORTED is None:
-        _SUPPORTED = _detector_langs()
-    return _SUPPORTED
+    """The languages langdetect knows (loaded once)."""
+    return _detector_langs()
 
 
 def detect(text: str) -> list[tuple[str, float]]:

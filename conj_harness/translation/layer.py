@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from conj_harness.errors import ConjError
-from conj_harness.translation.cache import Entry, TranslationCache
 from conj_harness.translation import langcheck
+from conj_harness.translation.cache import Entry, TranslationCache
 
 
 class LanguageCheckError(ConjError):

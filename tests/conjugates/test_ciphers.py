@@ -8,7 +8,6 @@ regression points at the rule that broke rather than at "line 137".
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.support.cli import run
 
 from conj_harness.data import sources
 from conj_harness.errors import DataError
+from tests.support.cli import run
 
 
 @pytest.fixture
@@ -46,13 +46,13 @@ def test_malformed_files_are_named(mirror):
         sources.icl_sentences("nl")
     x = mirror / "xnli" / "validation" / "fr.jsonl"
     lines = x.read_text().splitlines()
-    x.write_text("\n".join(lines[:10] + ["{not json"] + lines[11:]) + "\n")
+    x.write_text("\n".join([*lines[:10], "{not json", *lines[11:]]) + "\n")
     with pytest.raises(DataError, match=r"fr\.jsonl line 11 is not valid JSON"):
         sources.xnli_rows("fr")
-    x.write_text("\n".join(lines[:5] + ['{"premise": "a", "hypothesis": "b", "label": 7}'] + lines[6:]) + "\n")
+    x.write_text("\n".join([*lines[:5], '{"premise": "a", "hypothesis": "b", "label": 7}', *lines[6:]]) + "\n")
     with pytest.raises(DataError, match=r"row 6: label 7, expected 0, 1 or 2"):
         sources.xnli_rows("fr")
-    x.write_text("\n".join(lines[:5] + ['{"premise": "a", "label": 1}'] + lines[6:]) + "\n")
+    x.write_text("\n".join([*lines[:5], '{"premise": "a", "label": 1}', *lines[6:]]) + "\n")
     with pytest.raises(DataError, match=r"line 6: field 'hypothesis' missing"):
         sources.xnli_rows("fr")
 
@@ -103,12 +103,13 @@ def fake_repo(tmp_path, data_dir):
 
 
 def test_download_data_writes_a_valid_mirror_and_resumes(fake_repo, tmp_path, data_dir):
-    folder, url = fake_repo
+    _folder, url = fake_repo
     dest = tmp_path / "dl"
     proc = run(["conj-harness", "download-data", str(dest), "--only", "icl"], env={"CONJ_PAPER_REPO_URL": url})
     assert "wrote 7 files" in proc.stdout
     for code in sources.ICL_CODES:
-        assert (dest / "icl_sentences" / f"{code}.txt").read_bytes() == (data_dir / "icl_sentences" / f"{code}.txt").read_bytes()
+        name = f"icl_sentences/{code}.txt"
+        assert (dest / name).read_bytes() == (data_dir / name).read_bytes()
     # a re-run after an interruption fetches only what is missing
     (dest / "icl_sentences" / "fr.txt").unlink()
     assert "wrote 1 files" in run(["conj-harness", "download-data", str(dest), "--only", "icl"],
@@ -126,7 +127,7 @@ def test_download_rejects_a_file_that_is_not_the_pinned_one(fake_repo, tmp_path)
 
 
 def test_online_path_caches_sentences_checked_by_sha(fake_repo, monkeypatch, tmp_path):
-    folder, url = fake_repo
+    _folder, url = fake_repo
     monkeypatch.delenv("CONJ_DATA_DIR")
     monkeypatch.setenv("CONJ_PAPER_REPO_URL", url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -158,6 +159,7 @@ def test_download_paper_translations_of_advbench(tmp_path, data_dir, monkeypatch
         written = download.download(dest, ["advbench"])
         assert sorted(p.name for p in written) == [f"harmful_instructions_{x}.txt" for x in ("hu", "ja", "ml", "sw")]
         monkeypatch.setenv("CONJ_DATA_DIR", str(dest))
-        assert sources.harmful_instructions("ml")[63] == (data_dir / "paper_reference" / "harmful_instructions_ml.txt").read_text().split("\n")[63]
+        mirrored = (data_dir / "paper_reference" / "harmful_instructions_ml.txt").read_text().split("\n")
+        assert sources.harmful_instructions("ml")[63] == mirrored[63]
     finally:
         server.close()

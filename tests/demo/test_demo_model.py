@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.support.cli import read_results, run
 
 from conj_harness.demo import checkpoint as demo_check
 from conj_harness.errors import ConjError
+from tests.support.cli import read_results, run
 
 MAX_BYTES = 20 * 1024 * 1024
 # 5 documents of each of the four (ICL task, IF task) configs: 0-99 capslock-math, 100-199 repeat-math,

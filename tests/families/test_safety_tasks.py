@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.support.cli import read_results, read_samples, run
 
 from conj_harness.data import sources
 from conj_harness.families import safety
 from conj_harness.lmeval.registration import local_task_names
+from tests.support.cli import read_results, read_samples, run
 
 SAFETY_TASKS = [n for n in local_task_names() if n.startswith(("conj_advbench_", "conj_multijail_"))]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from tests.support.cli import read_results, read_samples, run
 from tests.support.fake_google import FakeGoogle, fake_translate
 

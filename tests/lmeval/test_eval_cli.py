@@ -7,9 +7,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from tests.support.cli import read_results, read_samples, run
 
 from conj_harness.lmeval.registration import local_task_names
+from tests.support.cli import read_results, read_samples, run
 
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
 TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
@@ -96,7 +96,8 @@ def test_family_runs_by_one_name_with_user_include_path(tiny_llama, tmp_path):
     out = tmp_path / "out"
     run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={tiny_llama}", "--include_path", str(user),
          "--tasks", "conj_icl", "my_icl_en", "--limit", "1", "--output_path", str(out)])
-    assert sorted(read_results(out)["results"]) == sorted([t for t in TASKS if t.startswith("conj_icl_")] + ["my_icl_en"])
+    expected = [*(t for t in TASKS if t.startswith("conj_icl_")), "my_icl_en"]
+    assert sorted(read_results(out)["results"]) == sorted(expected)
 
 
 def test_unknown_conj_task_lists_the_valid_names(tiny_llama):

@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.support.cli import run
 
 from conj_harness.cli import compare as compare_cli
 from conj_harness.errors import ConjError
@@ -24,6 +23,7 @@ from conj_harness.pairs import runner, tokenizers
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import PairStore
 from conj_harness.report import analysis, render
+from tests.support.cli import run
 
 TASKS = ["conj_xnli_en", "conj_xnli_leet", "conj_icl_en"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -198,7 +198,7 @@ def test_another_pair_is_refused_unless_forced(compared, models, tmp_path):
     n = len(launches(out))
     other = ["compare", "--base", models["base"], "--tuned", models["base"], "--tasks", "conj_icl_en", "--limit", "4",
              "--output", out]
-    with pytest.raises(ConjError, match="holds another pair's results.*--force"):
+    with pytest.raises(ConjError, match=r"holds another pair's results.*--force"):
         conj(*other)
     with pytest.raises(ConjError, match="limit"):
         conj(*compare_argv(models, out), "--limit", "3")  # the last --limit wins
@@ -212,15 +212,14 @@ def test_another_pair_is_refused_unless_forced(compared, models, tmp_path):
     assert json.loads((out / "pair.json").read_text())["tuned"]["model"] == str(models["base"])
 
     # a model given as a path that does not exist stops before any model is loaded
-    with pytest.raises(ConjError, match="--tuned-adapter .*no such folder"):
+    with pytest.raises(ConjError, match=r"--tuned-adapter .*no such folder"):
         conj("compare", "--base", models["base"], "--tuned-adapter", tmp_path / "nope", "--tasks", "conj_icl_en",
              "--output", tmp_path / "new")
     assert not (tmp_path / "new").exists()
 
     # two compares writing into one folder at once: the second stops
-    with PairStore(out).lock():
-        with pytest.raises(ConjError, match="another `conj-harness compare` .* is writing"):
-            conj(*compare_argv(models, out))
+    with PairStore(out).lock(), pytest.raises(ConjError, match=r"another `conj-harness compare` .* is writing"):
+        conj(*compare_argv(models, out))
 
     # a folder with someone else's files
     foreign = tmp_path / "foreign"
@@ -239,10 +238,11 @@ def adapter_run(models, tmp_path_factory) -> tuple[Path, Path, dict]:
     adapter.mkdir()
     argv = ["compare", "--base", models["base"], "--tuned-adapter", adapter, "--tasks", "conj_icl_en", "--limit", "2",
             "--output", out, "--no-progress"]
-    with pytest.raises(ConjError, match="1 run\\(s\\) failed: tuned conj_icl_en"):
+    with pytest.raises(ConjError, match=r"1 run\(s\) failed: tuned conj_icl_en"):
         conj(*argv)
     first = {"launches": launches(out), "summary": json.loads((out / "summary.json").read_text()),
-             "report": (out / "report.md").read_text(), "failed": json.loads((out / "tuned" / "conj_icl_en" / "failed.json").read_text())}
+             "report": (out / "report.md").read_text(),
+             "failed": json.loads((out / "tuned" / "conj_icl_en" / "failed.json").read_text())}
 
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -256,7 +256,8 @@ def adapter_run(models, tmp_path_factory) -> tuple[Path, Path, dict]:
 
 def test_a_model_failing_is_recorded_and_the_other_kept(adapter_run):
     out, adapter, first = adapter_run
-    assert [(x["role"], x["tasks"]) for x in first["launches"]] == [("base", ["conj_icl_en"]), ("tuned", ["conj_icl_en"])]
+    launched = [(x["role"], x["tasks"]) for x in first["launches"]]
+    assert launched == [("base", ["conj_icl_en"]), ("tuned", ["conj_icl_en"])]
     assert f"peft={adapter}" in " ".join(first["launches"][1]["cmd"])
     assert first["failed"]["returncode"] != 0 and first["failed"]["tail"]
     assert (out / first["failed"]["log"]).is_file()
@@ -321,7 +322,7 @@ def test_report_compares_two_lm_eval_output_folders(plain_runs, compared, tmp_pa
     shutil.copytree(next(tuned.iterdir()), both / "other_model")
     with pytest.raises(ConjError, match="several models"):
         conj("report", "--base-run", both, "--tuned-run", tuned, "--output", tmp_path / "x")
-    with pytest.raises(ConjError, match="no pair.json"):
+    with pytest.raises(ConjError, match=r"no pair\.json"):
         conj("report", base)
 
 

@@ -18,10 +18,11 @@ def run(cmd: list[str], *, env: dict | None = None, check: bool = True, stdin: s
     exe = cmd[0] if os.path.sep in cmd[0] else str(BIN / cmd[0])
     proc = subprocess.run(
         [exe, *cmd[1:]], capture_output=True, text=True, env={**os.environ, **(env or {})}, input=stdin,
-        cwd=cwd, timeout=timeout,
+        cwd=cwd, timeout=timeout, check=False,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-6000:]}")
+        raise AssertionError(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\n"
+                             f"stderr:\n{proc.stderr[-6000:]}")
     return proc
 
 

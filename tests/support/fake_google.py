@@ -33,6 +33,7 @@ Controls (all thread-safe):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -128,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real thing
     server: _Server
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet
+    def log_message(self, format, *args):
         pass
 
     def setup(self):
@@ -151,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         fake = self.server.fake
         url = urlsplit(self.path)
         if url.path == "/translate_a/single":
@@ -227,10 +228,8 @@ class FakeGoogle:
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self._thread.join(timeout=5)
         shutil.rmtree(self._tmp, ignore_errors=True)
 

@@ -1,6 +1,7 @@
 """Tiny random-init seq2seq translation models built offline, for tests and benchmarks of the ``hf`` translator.
 
-Like :mod:`tests.support.tiny_models`, nothing is downloaded: a BPE tokenizer is trained locally (in well under a second) on
+Like :mod:`tests.support.tiny_models`, nothing is downloaded: a BPE tokenizer is trained locally (in well under a
+second) on
 the project's own prompt strings and saved next to a random-init model with ``save_pretrained``, so
 ``AutoTokenizer.from_pretrained(path)`` and ``AutoModelForSeq2SeqLM.from_pretrained(path)`` load both offline.
 Each build takes about a second and writes well under 1 MB. The models translate into garbage, deterministically;
@@ -81,12 +82,13 @@ def _save(model, tokenizer, path: Path, generation: dict) -> Path:
 
 
 def _dims(d_model: int, layers: int, heads: int, init_std: float) -> dict:
-    return dict(
-        d_model=d_model, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
-        decoder_attention_heads=heads, encoder_ffn_dim=2 * d_model, decoder_ffn_dim=2 * d_model,
-        dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, encoder_layerdrop=0.0, decoder_layerdrop=0.0,
-        init_std=init_std,
-    )
+    return {
+        "d_model": d_model, "encoder_layers": layers, "decoder_layers": layers, "encoder_attention_heads": heads,
+        "decoder_attention_heads": heads, "encoder_ffn_dim": 2 * d_model, "decoder_ffn_dim": 2 * d_model,
+        "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "encoder_layerdrop": 0.0,
+        "decoder_layerdrop": 0.0,
+        "init_std": init_std,
+    }
 
 
 def build_marian(path: str | Path, seed: int = 0, d_model: int = 32, layers: int = 1, heads: int = 2,
@@ -104,7 +106,7 @@ def build_marian(path: str | Path, seed: int = 0, d_model: int = 32, layers: int
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config).eval()
-    generation = dict(pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad, forced_eos_token_id=eos)
+    generation = {"pad_token_id": pad, "eos_token_id": eos, "decoder_start_token_id": pad, "forced_eos_token_id": eos}
     return _save(model, tokenizer, Path(path), generation)
 
 
@@ -119,7 +121,7 @@ def _m2m100_model(tokenizer, seed: int, d_model: int, layers: int, heads: int, i
     )
     torch.manual_seed(seed)
     model = M2M100ForConditionalGeneration(config).eval()
-    generation = dict(pad_token_id=pad, eos_token_id=eos, bos_token_id=bos, decoder_start_token_id=eos)
+    generation = {"pad_token_id": pad, "eos_token_id": eos, "bos_token_id": bos, "decoder_start_token_id": eos}
     return model, generation
 
 

@@ -6,11 +6,11 @@ import json
 import multiprocessing as mp
 
 import pytest
-from tests.support.cli import run
 
 from conj_harness.translation.cache import CacheCorruptError, Entry, TranslationCache
 from conj_harness.translation.layer import LanguageCheckError, TranslationLayer
 from conj_harness.translators.base import TranslationError, Translator
+from tests.support.cli import run
 
 
 class Recorder(Translator):

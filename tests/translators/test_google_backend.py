@@ -1,6 +1,7 @@
 """The Google backend: the unmodified googletrans client, through GoogleTranslator, against a local fake endpoint.
 
-The fake (tests/support/fake_google.py) serves HTTPS on 127.0.0.1 with a self-signed certificate; SSL_CERT_FILE points at
+The fake (tests/support/fake_google.py) serves HTTPS on 127.0.0.1 with a self-signed certificate; SSL_CERT_FILE points
+at
 it before any client is made. Nothing here contacts the real Google.
 """
 
@@ -10,11 +11,11 @@ import asyncio
 import time
 
 import pytest
-from tests.support.fake_google import FakeGoogle, fake_translate
 
 from conj_harness.errors import UnknownNameError
 from conj_harness.translators.base import TranslationError
 from conj_harness.translators.google import GoogleTranslator, run_sync
+from tests.support.fake_google import FakeGoogle, fake_translate
 
 
 @pytest.fixture(scope="module")

