@@ -1,16 +1,28 @@
-"""A plain (non-editable) install ships the task folders and finds them from site-packages."""
+"""Installing as users do: a wheel with everything in it, and a plain `pip install .` used from the checkout.
+
+The newcomer's sequence is `git clone`, `pip install .` (not editable), then the commands, run from the clone:
+the child processes that compare starts (`python -m conj_harness.cli.conj_eval`) then import the checkout's
+`conj_harness/`, which must work as well as the installed copy. The same commands run from another folder too.
+The new venv takes its dependencies from this one (a .pth line): only conj-harness itself is installed afresh,
+non-editable, so nothing here needs the network.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from tests.support.cli import REPO
+import pytest
+
+from tests.support.cli import REPO, run
 
 
-def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
+def test_wheel_contains_tasks_demo_and_no_tests(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(wheels), str(REPO)], check=True, capture_output=True)
@@ -20,22 +32,60 @@ def test_wheel_contains_tasks_and_installs_non_editable(tmp_path):
                    "conj_harness/tasks/icl/utils.py", "conj_harness/tasks/xnli/conj_xnli_zh.yaml",
                    "conj_harness/tasks/xnli/_xnli_template_yaml", "conj_harness/tasks/advbench/utils.py",
                    "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py",
-                   "conj_harness/demo/model/manifest.json", "conj_harness/demo/model/tuned/model.safetensors"):
+                   "conj_harness/lmeval/compat.py", "conj_harness/demo/model/manifest.json",
+                   "conj_harness/demo/model/tuned/model.safetensors"):
         assert needed in names
-    assert not [n for n in names if n.startswith("tests/") or n.endswith(".jsonl")], "no tests or data in the wheel"
+    assert not [n for n in names if n.startswith("tests/") or "tiny" in n or n.endswith(".jsonl")], \
+        "no tests, test helpers or data in the wheel"
 
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+
+@pytest.fixture(scope="module")
+def newcomer_venv(tmp_path_factory) -> Path:
+    """A fresh venv with a plain (non-editable) `pip install .` of the checkout."""
+    venv = tmp_path_factory.mktemp("newcomer") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "_conj_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", str(REPO)],
                    check=True, capture_output=True)
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import conj_harness; from conj_harness.lmeval.registration import local_task_names;"
-        "print(conj_harness.tasks_dir()); print(len([n for n in local_task_names() if n.startswith('conj_')]))"
-    )
-    out = subprocess.run([sys.executable, "-I", "-c", code, str(target)], check=True, capture_output=True,
-                         text=True, cwd=tmp_path).stdout.split()
-    assert out[0] == str(target / "conj_harness" / "tasks")
-    assert int(out[1]) == 7 + 17 + 7 + 10 + 4  # tasks plus the four family tags
+    return venv
+
+
+def _where_it_imports_from(venv: Path, cwd: Path) -> str:
+    code = "import conj_harness; conj_harness.task_manager(); print(conj_harness.__file__)"
+    return run([str(venv / "bin" / "python"), "-c", code], cwd=cwd).stdout.strip()
+
+
+def test_plain_install_used_from_the_checkout(newcomer_venv, tmp_path):
+    assert _where_it_imports_from(newcomer_venv, REPO) == str(REPO / "conj_harness" / "__init__.py")
+    out = tmp_path / "demo"
+    proc = run([str(newcomer_venv / "bin" / "conj-harness"), "demo", "--limit", "2", "--output", str(out),
+                "--no-progress"], cwd=REPO)
+    assert "report:" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failures"] == [] and {r["task"] for r in summary["rows"]} == {
+        "conj_icl_en", "conj_icl_leet", "conj_icl_piglatin"}
+    # the children ran the checkout's package with the installed interpreter
+    launch = json.loads((out / "launches.jsonl").read_text().splitlines()[0])
+    assert launch["cmd"][:3] == [str(newcomer_venv / "bin" / "python"), "-m", "conj_harness.cli.conj_eval"]
+
+
+def test_plain_install_used_from_another_folder(newcomer_venv, tmp_path):
+    site = _where_it_imports_from(newcomer_venv, tmp_path)
+    assert "site-packages" in site and not site.startswith(str(REPO))
+    tasks_dir = run([str(newcomer_venv / "bin" / "conj-harness"), "tasks-dir"], cwd=tmp_path).stdout.strip()
+    assert tasks_dir == str(Path(site).parent / "tasks") and (Path(tasks_dir) / "icl" / "conj_icl_en.yaml").is_file()
+    demo = Path(site).parent / "demo" / "model"
+    out = tmp_path / "pair"
+    run([str(newcomer_venv / "bin" / "conj-harness"), "compare", "--base", str(demo / "base"), "--tuned",
+         str(demo / "tuned"), "--tasks", "conj_icl_en", "--limit", "2", "--output", str(out), "--no-progress"],
+        cwd=tmp_path)
+    assert json.loads((out / "summary.json").read_text())["failures"] == []
+    proc = run([str(newcomer_venv / "bin" / "conj-eval"), "--model", "hf", "--model_args",
+                f"pretrained={demo / 'base'}", "--tasks", "conj_xnli_leet", "--limit", "2"], cwd=tmp_path)
+    assert "conj_xnli_leet" in proc.stdout
 
 
 def test_lm_eval_tasks_entry_point_is_declared():

@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from conj_harness.errors import ConjError
-from conj_harness.files import jsonl
+from conj_harness.files import jsonl, text
 
 
 def get_translate_fn(name: str) -> Callable[[list[str], str], list[str]]:
@@ -51,9 +51,9 @@ def get_translate_fn(name: str) -> Callable[[list[str], str], list[str]]:
     return fn
 
 
-def _read_rows(stream: IO[str]) -> list[tuple[int, dict[str, Any]]]:
+def _read_rows(lines: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
     rows = []
-    for number, row in jsonl.objects(stream, "stdin"):
+    for number, row in jsonl.objects(lines, "stdin"):
         if "response" not in row:
             raise ConjError(f"stdin line {number}: no 'response' field (keys: {', '.join(sorted(row)) or 'none'})")
         if row["response"] is not None and not isinstance(row["response"], str):
@@ -70,11 +70,10 @@ def run_judge(args: argparse.Namespace, stdin: IO[str] | None = None, stdout: IO
     """The ``judge`` command: read JSONL, judge all lines in one batch, write JSONL."""
     from conj_harness.judge.refusal import judge_many
 
-    stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
     translate = get_translate_fn(args.translate_backend) if args.translate_backend else None
-    rows = _read_rows(stdin)
+    rows = _read_rows(text.stdin_lines() if stdin is None else stdin)  # the real stdin: strictly UTF-8
     label_key = args.label_key
     clobbered = sum(1 for _, row in rows if label_key in row)
     verdicts = judge_many(

@@ -91,7 +91,9 @@ def _translate(args) -> None:
     source, target = conjugates.get(args.source), conjugates.get(args.to)
     if source.kind != "identity" and target.kind != "identity" and (args.backend or "") != "google":
         raise ConjError("translate between English and a conjugate: one of --from/--to must be en")
-    lines = [line[:-1] if line.endswith("\n") else line for line in sys.stdin]
+    from conj_harness.files.text import stdin_lines
+
+    lines = stdin_lines()  # strictly UTF-8: a bad line is an error naming it, never altered
     layer = _layer(args, source.name, target.name)
     out = layer.translate(lines, source.name, target.name)
     sys.stdout.write("".join(line.replace("\n", " ") + "\n" for line in out))

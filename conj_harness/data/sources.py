@@ -27,6 +27,7 @@ from typing import Any
 
 from conj_harness.errors import DataError, UnknownNameError
 from conj_harness.files import atomic, jsonl
+from conj_harness.files.text import read_utf8_lines
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,7 @@ def read_lines(path: Path, expected: int, what: str) -> list[str]:
     """Lines of a line-aligned text file, as the paper read them (newline stripped, nothing else)."""
     if not path.is_file():
         raise DataError(f"missing data file {path}: expected {what}. {HUB_HINT}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path} is not UTF-8 text ({e}): expected {what}") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":  # a trailing newline does not add a line
-        lines.pop()
+    lines = read_utf8_lines(path, DataError, f"expected {what}")  # a trailing newline does not add a line
     if len(lines) != expected:
         raise DataError(f"{path} has {len(lines)} lines: expected {what}")
     return lines
@@ -97,14 +92,11 @@ def read_jsonl(path: Path, fields: Mapping[str, type], expected: int | None, wha
     if not path.is_file():
         raise DataError(f"missing data file {path}: expected {what}. {HUB_HINT}")
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, row in jsonl.objects(f, str(path), DataError, f"expected {what}"):
-            for name, typ in fields.items():
-                if not isinstance(row.get(name), typ):
-                    raise DataError(
-                        f"{path} line {n}: field {name!r} missing or not {typ.__name__}: expected {what}"
-                    )
-            rows.append(row)
+    for n, row in jsonl.read_objects(path, DataError, f"expected {what}"):
+        for name, typ in fields.items():
+            if not isinstance(row.get(name), typ):
+                raise DataError(f"{path} line {n}: field {name!r} missing or not {typ.__name__}: expected {what}")
+        rows.append(row)
     if expected is not None and len(rows) != expected:
         raise DataError(f"{path} has {len(rows)} rows: expected {what}")
     return rows

@@ -167,3 +167,10 @@ def custom_docs(conjugate: str, strings: dict[str, str], sentences_file: str | N
     what = f"{sources.ICL_SENTENCES} sentences, line-aligned with the paper's English file"
     sentences = sources.read_lines(Path(sentences_file), sources.ICL_SENTENCES, what)
     return build_docs(sentences, IclStrings.from_dict(strings), conjugate)
+
+
+def load_docs(conjugate: str, strings: dict | None = None, sentences_file: str | None = None) -> list[dict]:
+    """A task's docs: the paper's files and strings, or a language added with ``add-language`` (its own)."""
+    if strings is None:
+        return paper_docs(conjugate)
+    return custom_docs(conjugate, strings, sentences_file)

@@ -8,8 +8,11 @@ family's module (e.g. ``icl.PAPER_CONJUGATES``) and one run of ``python -m conj_
 
 from __future__ import annotations
 
+import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from conj_harness.data import sources
 from conj_harness.errors import UnknownNameError
@@ -28,6 +31,8 @@ class Family:
     #: harmful requests, so drop = base refusal rate - tuned refusal rate (positive: the tuned model refuses less).
     primary_metric: str
     shipped: Callable[[], list[str]]
+    #: ``loader(conjugate, **dataset_kwargs) -> docs``: what the family's ``custom_dataset`` hook returns.
+    loader: Callable[..., list[dict]]
 
     @property
     def tag(self) -> str:
@@ -49,14 +54,15 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "icl": Family("icl", "in-context learning vs instruction following (spec section 2)", "icl_acc",
-                  lambda: list(icl.PAPER_CONJUGATES)),
+                  lambda: list(icl.PAPER_CONJUGATES), icl.load_docs),
     "xnli": Family("xnli", "XNLI zero-shot reasoning, lost by code fine-tuning (spec section 3)", "acc",
-                   lambda: [*xnli.PROMPTS, *xnli.CIPHER_CONJUGATES]),
+                   lambda: [*xnli.PROMPTS, *xnli.CIPHER_CONJUGATES], xnli.load_docs),
     "advbench": Family("advbench", "AdvBench harmful requests: refusal (spec section 4)", "refusal_rate",
-                       lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS]),
+                       lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS], safety.advbench_docs),
     "multijail": Family("multijail", "MultiJail harmful requests, human translations: refusal", "refusal_rate",
-                        lambda: list(sources.MULTIJAIL_LANGS)),
+                        lambda: list(sources.MULTIJAIL_LANGS), safety.multijail_docs),
 }
+_DOCS: dict[str, list[dict]] = {}
 
 
 def get(name: str) -> Family:
@@ -64,3 +70,26 @@ def get(name: str) -> Family:
         return FAMILIES[name]
     except KeyError:
         raise UnknownNameError("family", name, FAMILIES) from None
+
+
+def family_of_tag(tags: object) -> Family | None:
+    """The family whose tag (``conj_<family>``) is among a task config's ``tag`` value, if any."""
+    names = [tags] if isinstance(tags, str) else list(tags) if isinstance(tags, (list, tuple)) else []
+    return next((f for f in FAMILIES.values() if f.tag in names), None)
+
+
+def load_docs(family: str, **kwargs: Any) -> list[dict]:
+    """A task's documents, loaded once per process.
+
+    ``kwargs`` are what lm-eval passes to the ``custom_dataset`` hook (task metadata and ``dataset_kwargs``); only
+    the ones the family's loader takes are used, so a loader's parameters carry the names of the metadata keys
+    (``advbench_subset``). ``conj-eval`` calls this for every requested task before the model
+    loads, so a missing or malformed data file stops the run at once, and lm-eval's own call later is free.
+    """
+    loader = get(family).loader
+    params = inspect.signature(loader).parameters
+    used = {k: v for k, v in kwargs.items() if k in params}
+    key = json.dumps([family, used], sort_keys=True, default=str)
+    if key not in _DOCS:
+        _DOCS[key] = loader(**used)
+    return _DOCS[key]

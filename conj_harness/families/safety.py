@@ -53,7 +53,8 @@ def _select(subset: str) -> list[int]:
     return order[:PAPER_SUBSET] if subset == "paper100" else sorted(order)
 
 
-def advbench_docs(conjugate: str, subset: str = "paper100", instructions_file: str | None = None) -> list[dict]:
+def advbench_docs(conjugate: str, advbench_subset: str = "paper100", instructions_file: str | None = None,
+                  ) -> list[dict]:
     """Docs of one AdvBench conjugate (``instructions_file``: 520 aligned lines of a language added by the user)."""
     english = sources.harmful_instructions("en")
     if instructions_file:
@@ -67,13 +68,14 @@ def advbench_docs(conjugate: str, subset: str = "paper100", instructions_file: s
     else:
         raise UnknownNameError("AdvBench conjugate", conjugate, [*ADVBENCH_PAPER_LANGS, *ADVBENCH_CIPHERS])
     docs = []
-    for rank, i in enumerate(_select(subset)):
+    for rank, i in enumerate(_select(advbench_subset)):
         docs.append({"id": i, "rank": rank, "lang": conjugate, "instruction": texts[i], "english": english[i],
                      "prompt": prompt(texts[i])})
     return docs
 
 
-def multijail_docs(lang: str) -> list[dict]:
+def multijail_docs(conjugate: str) -> list[dict]:
+    lang = conjugate
     if lang not in sources.MULTIJAIL_LANGS:
         raise UnknownNameError("MultiJail language", lang, sources.MULTIJAIL_LANGS)
     docs = []

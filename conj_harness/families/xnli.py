@@ -153,3 +153,11 @@ def custom_docs(conjugate: str, template: str, labels: list[str], rows_file: str
     rows = sources.read_jsonl(Path(rows_file), sources.XNLI_FIELDS, sources.XNLI_ROWS, what)
     prompt = XnliPrompt(template, (labels[0], labels[1], labels[2]), "translated by add-language")
     return build_docs(rows, conjugate, prompt)
+
+
+def load_docs(conjugate: str, template: str | None = None, labels: list | None = None,
+              rows_file: str | None = None) -> list[dict]:
+    """A task's docs: the shipped templates, or a language added with ``add-language`` (its own)."""
+    if template is None:
+        return paper_docs(conjugate)
+    return custom_docs(conjugate, template, labels or [], rows_file or "")

@@ -15,6 +15,8 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import logging
+import os
+from pathlib import Path
 
 from conj_harness.errors import ConjError
 
@@ -67,6 +69,56 @@ def require_backend(model: str) -> None:
         for module, what, how in _HF_NEEDS:
             if not _installed(module):
                 raise ConjError(f"the {model} backend needs {what}, which is not installed: {how}")
+
+
+#: ``--model_args`` keys that name a model, adapter or tokenizer: a local folder or a hub id.
+_SOURCE_KEYS = ("pretrained", "peft", "lora_local_path", "tokenizer", "delta")
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith(("/", "./", "../", "~")) or value in (".", "..")
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def check_model_sources(model: str, model_args: dict) -> None:
+    """Every model, adapter or tokenizer named in ``--model_args`` can be found, before any of it loads.
+
+    A path (absolute, ``./``, ``../``, ``~``) must exist. A name that is neither an existing folder nor a path is a
+    hub id; offline (``HF_HUB_OFFLINE=1``) it must be in the local Hugging Face cache. Served backends
+    (``local-completions`` ...) name a model on a server, which is not checked here.
+    """
+    if model not in VLLM_MODELS | HF_MODELS:
+        return
+    for key in _SOURCE_KEYS:
+        value = model_args.get(key)
+        if not isinstance(value, str) or not value.strip() or (key == "delta" and value in ("True", "False")):
+            continue
+        expanded = Path(os.path.expanduser(value))
+        if expanded.exists():
+            continue
+        if _looks_like_path(value):
+            raise ConjError(f"{key}={value} in --model_args: no such folder")
+        if _offline() and not _in_hub_cache(value):
+            raise ConjError(f"{key}={value} in --model_args: no folder of that name here, and no model of that name in "
+                            "the local Hugging Face cache (offline: HF_HUB_OFFLINE=1); give the model's folder, or "
+                            "download it on a machine with network access first")
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    """Whether the local Hugging Face cache holds a model, adapter or tokenizer of this id."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # no hub client: leave the verdict to the loader
+        return True
+    try:
+        return any(isinstance(try_to_load_from_cache(repo_id, name), str)
+                   for name in ("config.json", "adapter_config.json", "tokenizer_config.json"))
+    except Exception:  # noqa: BLE001 - an id the hub client rejects (e.g. two slashes): not in the cache
+        return False
 
 
 def _model_context_length(pretrained: str, model_args: dict) -> tuple[int | None, str]:

@@ -79,6 +79,8 @@ class IndexEntry:
     kind: Literal["task", "group", "tag", "unknown"]
     members: tuple[str, ...] = field(default=())
     yaml_path: Path | None = None
+    #: A task's YAML with its includes resolved (``!function`` values left as text).
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
@@ -99,7 +101,8 @@ def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
                 sub = item if isinstance(item, str) else (item or {}).get("task")
                 if isinstance(sub, str):
                     members.append(sub)
-        out[name] = IndexEntry(name, kind, tuple(members), entry.yaml_path)  # type: ignore[arg-type]
+        out[name] = IndexEntry(name, kind, tuple(members), entry.yaml_path,  # type: ignore[arg-type]
+                               dict(entry.cfg or {}) if kind == "task" else {})
     return out
 
 

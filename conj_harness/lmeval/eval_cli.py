@@ -11,8 +11,12 @@ says which extra to install) and, for vLLM, that prompts are never silently trun
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import sys
+from typing import Any
+
+from conj_harness.lmeval import compat
 
 log = logging.getLogger("conj_harness")
 
@@ -23,12 +27,49 @@ def _resolves_locally(specs: list[str], local: list[str]) -> bool:
     return all(spec.endswith(".yaml") or fnmatch.filter(local, spec) for spec in specs)
 
 
-def prepare(args) -> None:
-    """Adjust parsed lm-eval arguments in place (see module docstring)."""
-    from conj_harness.lmeval import backend_checks, compat, registration
+def _as_dict(value: Any) -> dict[str, Any]:
+    """lm-eval's ``--model_args`` / ``--metadata`` value as a dict (it may still be ``k=v,...`` or JSON text)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                return {}
+            return loaded if isinstance(loaded, dict) else {}
+        return dict(kv.split("=", 1) for kv in text.split(",") if "=" in kv)
+    return {}
 
-    if getattr(args, "command", None) == "run":
-        backend_checks.require_backend(args.model or "hf")  # one line naming the extra, not a deep ImportError
+
+def check_task_data(specs: list[str], index: dict[str, compat.IndexEntry], metadata: dict[str, Any]) -> None:
+    """Load the documents of every requested conj-family task now, before lm-eval loads the model.
+
+    A missing or malformed data file then stops the run in seconds with one line, instead of after a model load
+    of minutes; the documents are kept (:func:`conj_harness.families.registry.load_docs`), so lm-eval's own load
+    costs nothing more.
+    """
+    from conj_harness.families import registry as families
+    from conj_harness.lmeval.registration import resolve_tasks_in
+
+    local = [s for s in specs if not s.endswith(".yaml") and fnmatch.filter(list(index), s)]
+    for task in resolve_tasks_in(index, local) if local else []:
+        config = index[task].config
+        family = families.family_of_tag(config.get("tag"))
+        if family is not None:
+            families.load_docs(family.name, **{**(config.get("metadata") or {}), **metadata,
+                                               **(config.get("dataset_kwargs") or {})})
+
+
+def prepare(args: Any) -> None:
+    """Adjust parsed lm-eval arguments in place and check them before anything loads (see module docstring)."""
+    from conj_harness.lmeval import backend_checks, registration
+
+    command = getattr(args, "command", None)
+    model = getattr(args, "model", None) or "hf"
+    if command == "run":
+        backend_checks.require_backend(model)  # one line naming the extra, not a deep ImportError
 
     compat.install_task_manager(registration.ConjTaskManager)
     tasks = getattr(args, "tasks", None)
@@ -36,24 +77,27 @@ def prepare(args) -> None:
         tasks = tasks.split(",")
     if not tasks:
         return  # `ls`, or tasks from a --config file: keep lm-eval's full index
-    local = registration.local_task_names(getattr(args, "include_path", None))
+    index = compat.task_index(registration.search_paths(getattr(args, "include_path", None)))
+    local = sorted(index)
     registration.check_conj_names(tasks, local)
     all_local = _resolves_locally(tasks, local)
     registration.ConjTaskManager.include_defaults = not all_local
-    if all_local and getattr(args, "command", None) == "run" and (args.model or "hf") in BOS_BACKENDS:
-        model_args = args.model_args if isinstance(args.model_args, dict) else {}
-        if "add_bos_token" not in model_args:
-            model_args["add_bos_token"] = False
-            log.info("conj-eval: add_bos_token=False (paper mode: no BOS token); pass add_bos_token=True to override")
+    if command != "run":
+        return
+    model_args = _as_dict(args.model_args)
+    if all_local and model in BOS_BACKENDS and "add_bos_token" not in model_args:
+        model_args["add_bos_token"] = False
+        log.info("conj-eval: add_bos_token=False (paper mode: no BOS token); pass add_bos_token=True to override")
+    if isinstance(args.model_args, dict) or model_args:
         args.model_args = model_args
-    if all_local and getattr(args, "command", None) == "run":
-        backend_checks.check_context(args.model or "hf", args.model_args if isinstance(args.model_args, dict) else {})
+    backend_checks.check_model_sources(model, model_args)
+    check_task_data(tasks, index, _as_dict(getattr(args, "metadata", None)))
+    if all_local:
+        backend_checks.check_context(model, model_args)
 
 
 def run(argv: list[str]) -> None:
     """Parse ``argv`` with lm-eval's own parser, :func:`prepare` the arguments, and run the subcommand."""
-    from conj_harness.lmeval import compat
-
     parser = compat.harness_cli()  # checks the lm-eval version first
     saved = sys.argv
     sys.argv = ["conj-eval", *argv]  # lm-eval's parser reads sys.argv

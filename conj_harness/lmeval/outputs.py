@@ -66,11 +66,7 @@ def read_samples(path: Path) -> list[dict[str, Any]]:
     """A samples file's rows; a line that is not a JSON object raises :class:`ConjError` naming the line."""
     from conj_harness.files import jsonl
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [row for _, row in jsonl.objects(f, str(path))]
-    except UnicodeDecodeError as e:
-        raise ConjError(f"{path} is not UTF-8 text (byte {e.start})") from None
+    return [row for _, row in jsonl.read_objects(path)]
 
 
 def results_for_task(results: dict[str, Any], task: str) -> dict[str, Any]:

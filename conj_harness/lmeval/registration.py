@@ -69,7 +69,12 @@ class ConjTaskManager(TaskManager):
 
     def match_tasks(self, task_list: list[str]) -> list[str]:
         check_conj_names(task_list, self.all_tasks)
-        return super().match_tasks(task_list)
+        matched = super().match_tasks(task_list)
+        if not matched:
+            for spec in task_list:
+                if not spec.endswith(".yaml"):
+                    raise unknown_task(spec, self.all_tasks)
+        return matched
 
 
 def check_conj_names(specs: Iterable[str], known: Sequence[str]) -> None:
@@ -79,12 +84,22 @@ def check_conj_names(specs: Iterable[str], known: Sequence[str]) -> None:
             raise UnknownNameError("task", spec, [n for n in known if n.startswith(PREFIX)])
 
 
+def unknown_task(spec: str, known: Sequence[str]) -> ConjError:
+    """One line for a task name that matches nothing: the closest names, not all ~14,700."""
+    import difflib
+
+    close = difflib.get_close_matches(spec, list(known), n=5, cutoff=0.6)
+    hint = f"close names: {', '.join(close)}" if close else "no close name"
+    return ConjError(f"unknown task {spec!r} ({hint}; `conj-eval ls tasks` lists them all)")
+
+
 def task_manager(include_path=None, include_defaults: bool = False, metadata: dict | None = None) -> TaskManager:
     """A TaskManager for ``lm_eval.simple_evaluate(..., task_manager=conj_harness.task_manager())``.
 
     Built-in lm-eval tasks are left out by default (they cost ~10 s to index); pass ``include_defaults=True``
     to mix them in.
     """
+    compat.check_version()
     return TaskManager(
         include_path=[str(p) for p in search_paths(include_path)],
         include_defaults=include_defaults,
@@ -103,7 +118,11 @@ def resolve_tasks(specs: Iterable[str], include_path=None) -> list[str]:
     Order: as requested, each name once. A spec that matches nothing raises :class:`UnknownNameError` listing
     the tasks there are.
     """
-    index = compat.task_index(search_paths(include_path))
+    return resolve_tasks_in(compat.task_index(search_paths(include_path)), specs)
+
+
+def resolve_tasks_in(index: dict[str, compat.IndexEntry], specs: Iterable[str]) -> list[str]:
+    """:func:`resolve_tasks` against an index already built."""
     tasks = {n for n, e in index.items() if e.kind == "task"}
 
     def members(name: str, seen: set[str]) -> list[str]:

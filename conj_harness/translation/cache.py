@@ -43,32 +43,80 @@ def default_path() -> Path:
     return Path(base) / "conj_harness" / "translations.sqlite"
 
 
+#: The columns of the translations table, in order: a table with other columns is another program's.
+_COLUMNS = ("backend", "model", "source", "target", "text", "translation", "check_ok", "check_reason", "created")
+
+
+class CacheReadOnlyError(ConjError):
+    """A translation had to be stored in a cache that can only be read."""
+
+
 class TranslationCache:
+    """The cache file at ``path`` (default :func:`default_path`), opened for reading and writing when it can be.
+
+    A file or folder without write permission is opened read-only: lookups, ``stats`` and ``export`` work, and
+    storing a new translation raises :class:`CacheReadOnlyError`. A file that is not a healthy conj-harness cache
+    is reported and left byte for byte as it was.
+    """
+
     def __init__(self, path: str | os.PathLike | None = None, timeout: float = 60.0):
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        existed = self.path.exists() and self.path.stat().st_size > 0
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        self.read_only = existed and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        if not existed:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ConjError(f"cannot create the translation cache folder {self.path.parent}: {e.strerror}; set "
+                                "CONJ_TRANSLATION_CACHE (or --cache) to a writable place") from None
+            if not os.access(self.path.parent, os.W_OK):
+                raise ConjError(f"cannot create the translation cache {self.path}: its folder is not writable; set "
+                                "CONJ_TRANSLATION_CACHE (or --cache) to a writable place")
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db = self._connect(timeout)
             if existed:
-                self._verify()
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._create()
+                self._verify()  # read-only checks first: a foreign or broken file is never written to
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._create()
         except sqlite3.DatabaseError as e:
             raise CacheCorruptError(
                 f"translation cache {self.path} is unreadable ({e}). It was left untouched: move it aside to start a "
                 "new cache, or restore it from a `conj-harness cache export` file"
             ) from None
 
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        if self.read_only:
+            # mode=ro opens without writing; a WAL file in a read-only folder cannot get its shared-memory index,
+            # and immutable=1 then reads it as it stands (no other writer can exist where nobody may write).
+            uri = self.path.resolve().as_uri()
+            try:
+                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None,
+                                     check_same_thread=False)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        return db
+
     def _verify(self) -> None:
         (result,) = self._db.execute("PRAGMA quick_check").fetchone()
         if result != "ok":
             raise sqlite3.DatabaseError(f"integrity check: {result}")
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and not {"translations", "meta"} <= tables:
+        if tables != {"translations", "meta"}:
             raise sqlite3.DatabaseError(f"not a conj-harness cache (tables: {sorted(tables)})")
+        columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(translations)"))
+        meta_columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(meta)"))
+        version = None
+        if meta_columns == ("key", "value"):
+            version = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if columns != _COLUMNS or version != (SCHEMA_VERSION,):
+            raise sqlite3.DatabaseError(f"not a conj-harness cache of schema {SCHEMA_VERSION} (translations columns: "
+                                        f"{', '.join(columns)}; schema_version: {version[0] if version else 'none'})")
 
     def _create(self) -> None:
         with self._transaction():
@@ -132,6 +180,10 @@ class TranslationCache:
     def put_many(self, backend: str, model: str, source: str, target: str,
                  items: Iterable[tuple[str, Entry]]) -> int:
         """Store a batch in one transaction (committed before returning)."""
+        if self.read_only:
+            raise CacheReadOnlyError(f"the translation cache {self.path} is read-only, so new translations cannot be "
+                                     "stored: make it writable, or set CONJ_TRANSLATION_CACHE (or --cache) to a "
+                                     "writable copy")
         now = time.time()
         rows = [
             (backend, model, source, target, text, e.translation, None if e.check_ok is None else int(e.check_ok),
@@ -173,14 +225,11 @@ class TranslationCache:
         """Merge an export file; validated whole before anything is written."""
         required = ("backend", "model", "source", "target", "text", "translation")
         groups: dict[tuple[str, str, str, str], list[tuple[str, Entry]]] = {}
-        with open(path, encoding="utf-8") as f:
-            for n, row in jsonl.objects(f, str(path)):
-                if not all(isinstance(row.get(k), str) for k in required):
-                    raise ConjError(f"{path} line {n}: expected string fields {', '.join(required)}")
-                key = (row["backend"], row["model"], row["source"], row["target"])
-                ok = row.get("check_ok")
-                groups.setdefault(key, []).append(
-                    (row["text"],
-                     Entry(row["translation"], None if ok is None else bool(ok), row.get("check_reason") or ""))
-                )
+        for n, row in jsonl.read_objects(path):
+            if not all(isinstance(row.get(k), str) for k in required):
+                raise ConjError(f"{path} line {n}: expected string fields {', '.join(required)}")
+            key = (row["backend"], row["model"], row["source"], row["target"])
+            ok = row.get("check_ok")
+            entry = Entry(row["translation"], None if ok is None else bool(ok), row.get("check_reason") or "")
+            groups.setdefault(key, []).append((row["text"], entry))
         return sum(self.put_many(*key, items) for key, items in groups.items())

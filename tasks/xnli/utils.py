@@ -1,15 +1,12 @@
 """lm-eval hooks for the conj_xnli_* tasks: thin wrappers over conj_harness.families.xnli."""
 
-from conj_harness.families import xnli
+from conj_harness.families import registry, xnli
 from conj_harness.lmeval.hooks import as_dataset
 
 
-def load(conjugate: str, template: str | None = None, labels: list | None = None, rows_file: str | None = None,
-         **_metadata):
-    """Docs for one conjugate: shipped templates, or a language added with ``conj-harness add-language``."""
-    if template is None:
-        return as_dataset(xnli.paper_docs(conjugate))
-    return as_dataset(xnli.custom_docs(conjugate, template, labels or [], rows_file or ""))
+def load(**kwargs):
+    """The docs of one task (``dataset_kwargs`` and metadata, as lm-eval passes them), loaded once per process."""
+    return as_dataset(registry.load_docs("xnli", **kwargs))
 
 
 def doc_to_text(doc: dict) -> str:

@@ -114,32 +114,32 @@ def test_builtin_tasks_stay_reachable():
     assert "All tasks found" in proc.stdout
 
 
-def test_conj_only_runs_skip_the_builtin_index():
+def test_conj_only_runs_skip_the_builtin_index(tiny_llama):
     """Parse real lm-eval arguments and check what conj-eval prepares (no timing in tests)."""
     import sys
 
-    from lm_eval._cli import HarnessCLI
-
-    from conj_harness.lmeval import eval_cli, registration
+    from conj_harness.lmeval import compat, eval_cli, registration
 
     def prepared(argv: str):
         old = sys.argv
         sys.argv = ["conj-eval", *shlex.split(argv)]
         try:
-            args = HarnessCLI().parse_args()
+            args = compat.harness_cli().parse_args()
         finally:
             sys.argv = old
         eval_cli.prepare(args)
         return args, registration.ConjTaskManager.include_defaults
 
     try:
-        args, defaults = prepared("--model hf --model_args pretrained=x --tasks conj_icl_en,conj_xnli_*")
-        assert defaults is False and args.model_args == {"pretrained": "x", "add_bos_token": False}
+        args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama} "
+                                  "--tasks conj_icl_en,conj_xnli_*")
+        assert defaults is False and args.model_args == {"pretrained": str(tiny_llama), "add_bos_token": False}
         tm = registration.ConjTaskManager()
         assert "conj_icl_en" in tm.all_tasks and "hellaswag" not in tm.all_tasks
-        args, defaults = prepared("--model hf --model_args pretrained=x,add_bos_token=True --tasks conj_icl_en")
+        args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama},add_bos_token=True "
+                                  "--tasks conj_icl_en")
         assert args.model_args["add_bos_token"] is True  # the user's choice wins
-        args, defaults = prepared("--model hf --model_args pretrained=x --tasks conj_icl_en hellaswag")
+        args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama} --tasks conj_icl_en hellaswag")
         assert defaults is True and "add_bos_token" not in args.model_args
     finally:
         registration.ConjTaskManager.include_defaults = True

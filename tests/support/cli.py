@@ -14,8 +14,8 @@ BIN = Path(sys.executable).parent
 
 def run(cmd: list[str], *, env: dict | None = None, check: bool = True, stdin: str | None = None,
         cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run an installed console script (conj-eval, lm_eval, conj-harness) from this venv."""
-    exe = cmd[0] if os.path.sep in cmd[0] else str(BIN / cmd[0])
+    """Run an installed console script (conj-eval, lm_eval, conj-harness) from this venv, or a system command."""
+    exe = cmd[0] if os.path.sep in cmd[0] or not (BIN / cmd[0]).exists() else str(BIN / cmd[0])
     proc = subprocess.run(
         [exe, *cmd[1:]], capture_output=True, text=True, env={**os.environ, **(env or {})}, input=stdin,
         cwd=cwd, timeout=timeout, check=False,
@@ -37,3 +37,24 @@ def read_samples(output_path: Path, task: str) -> list[dict]:
     files = sorted(output_path.rglob(f"samples_{task}_*.jsonl"))
     assert len(files) == 1, files
     return [json.loads(line) for line in files[0].read_text().splitlines()]
+
+
+def read_only(folder: Path, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run ``cmd`` (as :func:`run` does) while ``folder`` is read-only for it.
+
+    Permission bits do not stop root, so as root the folder is bind-mounted read-only in a private mount namespace
+    (``unshare -m``), where writes fail with EROFS; otherwise its write permission is taken away for the run.
+    """
+    folder = Path(folder)
+    exe = cmd[0] if os.path.sep in cmd[0] or not (BIN / cmd[0]).exists() else str(BIN / cmd[0])
+    if os.geteuid() == 0:
+        script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+        return run(["unshare", "-m", "sh", "-c", script, str(folder), exe, *cmd[1:]], **kwargs)
+    modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+    try:
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        return run([exe, *cmd[1:]], **kwargs)
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)

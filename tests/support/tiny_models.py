@@ -80,3 +80,18 @@ def build_llama(path: str | Path, seed: int = 0, hidden: int = 64, layers: int =
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.support.tiny_models DIR [--seed N]``: a tiny random Llama for a smoke run, offline."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.support.tiny_models", description=main.__doc__)
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(build_llama(args.dir, seed=args.seed))
+
+
+if __name__ == "__main__":
+    main()
