@@ -5,7 +5,7 @@ intermediate 11008; the vocabulary is the tiny offline tokenizer's, which change
 speed but the embedding size). It runs the real conj tasks through `lm_eval.simple_evaluate` with
 `conj_harness.task_manager()`, at several batch sizes, and prints one JSON line per run.
 
-    CONJ_DATA_DIR=... python bench/bench_gpu_hf.py --tasks conj_icl_en --limit 400 --batch-sizes 1,16,64
+    CONJ_DATA_DIR=... python -m bench.bench_gpu_hf --tasks conj_icl_en --limit 400 --batch-sizes 1,16,64
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Builds a tiny MarianMT (or M2M100) in a temporary folder, translates 256 English
 ``batch_size=32`` and one sentence per ``translate()`` call, 3 repetitions each, and prints one JSON line with the
 median seconds, the ratio (one-at-a-time / batched) and whether both gave the same translations.
 
-    python bench/bench_hf.py [--family marian|m2m100] [--threads N] [--max-new-tokens 32]
+    python -m bench.bench_hf [--family marian|m2m100] [--threads N] [--max-new-tokens 32]
 
 ``--threads`` calls ``torch.set_num_threads(N)``; without it torch's default is left (reported as ``threads``).
 """

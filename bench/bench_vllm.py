@@ -2,7 +2,7 @@
 
 Run in the vLLM venv (``.ci/vllm_env.sh``); one command, 25-30 minutes on a loaded 2-core machine:
 
-    .venv-vllm/bin/python bench/bench_vllm.py [--repeats 3] [--limit 100] [--hidden 256 --layers 4] [--only a,b,c]
+    .venv-vllm/bin/python -m bench.bench_vllm [--repeats 3] [--limit 100] [--hidden 256 --layers 4] [--only a,b,c]
 
 Measurements (every run is a fresh process, timed from spawn to exit, start-up and shutdown included; wall time
 and CPU time (user+sys of the child), since other processes on the machine make wall time noisy):
@@ -351,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         t = time.time()
         subprocess.run([sys.executable, "-c", "import sys; from tests.support.tiny_models import build_llama; "
                         f"build_llama(sys.argv[1], hidden={args.hidden}, layers={args.layers}, heads={args.heads})",
-                        str(model)], check=True, env=env, capture_output=True)
+                        # from the repository, where tests/ (the tiny-model helpers) is importable
+                        str(model)], check=True, env=env, capture_output=True, cwd=REPO)
         config = json.loads((model / "config.json").read_text())
         print(f"built the tiny Llama: hidden {args.hidden}, {args.layers} layers, {args.heads} heads "
               f"({time.time() - t:.1f} s)", file=sys.stderr)

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 export CONJ_DATA_DIR="${CONJ_DATA_DIR:-../shared/data}"
 python bench/bench_cache.py
 python bench/bench_google.py
-python bench/bench_hf.py --threads 1
+python -m bench.bench_hf --threads 1

@@ -43,7 +43,8 @@ def test_wheel_contains_tasks_demo_and_no_tests(tmp_path):
 def newcomer_venv(tmp_path_factory) -> Path:
     """A fresh venv with a plain (non-editable) `pip install .` of the checkout."""
     venv = tmp_path_factory.mktemp("newcomer") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    # no pip of its own: pip, setuptools and the dependencies come from this venv, through the .pth line below
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
