@@ -201,10 +201,11 @@ def test_unpiglatin_examples(src: str, expected: str) -> None:
 
 def test_round_trip_word_accuracy(data: dict[str, list[str]]) -> None:
     en = data["en"]
-    # measured: 0.887 / 0.9997 / 0.942 on the 500 reference sentences
-    assert _word_accuracy(en, lambda s: unleet(leet(s))) >= 0.87
-    assert _word_accuracy(en, lambda s: unleet(leet(s), digit_words=True)) >= 0.99
-    assert _word_accuracy(en, lambda s: unpiglatin(piglatin(s))) >= 0.92
+    # the README's figures (88.7%, 99.97%, 94.2% of words on the 500 reference sentences): the rules are
+    # deterministic, so a change that moves them shows here
+    assert round(_word_accuracy(en, lambda s: unleet(leet(s))), 3) == 0.887
+    assert round(_word_accuracy(en, lambda s: unleet(leet(s), digit_words=True)), 4) == 0.9997
+    assert round(_word_accuracy(en, lambda s: unpiglatin(piglatin(s))), 3) == 0.942
 
 
 # --------------------------------------------------------------------------
