@@ -18,7 +18,7 @@ from conj_harness.pairs.runner import PairOutcome, run_pair, run_pairs
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.report.render import render_multi_dir, render_pair_dir
 
-__all__ = ["PairOutcome", "compare_pair", "compare_pairs"]
+__all__ = ["PairOutcome", "compare_pair", "compare_pairs", "rejudge_pair"]
 
 
 def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
@@ -40,3 +40,31 @@ def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: boo
 
     return run_pairs(specs, out, force=force, progress=progress, process_per=process_per,
                      finish=functools.partial(render_pair_dir, **stats), finish_all=cross_pair)  # type: ignore[arg-type]
+
+
+def rejudge_pair(out: str | os.PathLike[str], judge: str, judge_model: str | None = None,
+                 judge_translator: str | None = None, metrics: dict[str, str] | None = None, n_boot: int = 10_000,
+                 seed: int = 0, alpha: float = 0.05) -> dict:
+    """Relabel a compare folder's safety tasks with another judge from the saved generations; re-render its report.
+
+    No model is loaded for generation. The folder's pair identity then names the new judge, so a later
+    ``compare`` into it resumes with that judge.
+    """
+    from dataclasses import fields
+
+    from conj_harness.errors import ConjError
+    from conj_harness.pairs.rejudge import rejudge_store
+    from conj_harness.pairs.store import PairStore
+
+    store = PairStore(out)
+    record = store.record()
+    if record is None or record.get("kind") == "runs" or not isinstance(record.get("spec"), dict):
+        raise ConjError(f"{store.root} holds no compare pair.json: rejudge takes a `conj-harness compare` folder "
+                        "(or, with --output, an lm-eval --output_path folder)")
+    known = {f.name for f in fields(PairSpec)}
+    saved = {k: v for k, v in record["spec"].items() if k in known}
+    spec = PairSpec(**{**saved, "judge": judge, "judge_model": judge_model, "judge_translator": judge_translator})
+    with store.lock():
+        store.prepare(spec, list(record.get("tasks") or []), force=False)
+        rejudge_store(store, spec.judge_spec(), {r: spec.identity(r) for r in ("base", "tuned")})
+        return render_pair_dir(store.root, metrics=metrics, n_boot=n_boot, seed=seed, alpha=alpha)

@@ -77,7 +77,7 @@ def _print_summary(summary: dict, out: Path) -> None:
 
 _SPEC_FLAGS = ("base", "tuned", "tuned_adapter", "tasks", "backend", "model_args", "base_model_args",
                "tuned_model_args", "limit", "batch_size", "device", "seed", "gen_kwargs", "base_chat_template",
-               "tuned_chat_template", "include_path")
+               "tuned_chat_template", "include_path", "judge", "judge_model", "judge_translator")
 
 
 def _compare(args) -> None:
@@ -147,6 +147,11 @@ def _add_compare(sub) -> None:
                    help="task (default): one lm-eval process per model and task, with a progress bar per task; "
                         "model: one process per model for all its tasks (one model load: faster, e.g. with vLLM; "
                         "a failed run is retried task by task)")
+    j = p.add_argument_group("safety judge (part of the pair's identity: changing it re-judges saved generations)")
+    j.add_argument("--judge", help="rules (default), a classifier (llama-guard-3, wildguard, harmbench, strongreject,"
+                                   " generic) or rules+<classifier>; see `conj-harness judge --help`")
+    j.add_argument("--judge-model", help="the classifier's model folder or hub id")
+    j.add_argument("--judge-translator", help="back-translation for the rules: google or hf (default none)")
     o = p.add_argument_group("output")
     o.add_argument("--output", required=True, help="results folder, e.g. results/<name>")
     o.add_argument("--force", action="store_true",

@@ -33,6 +33,8 @@ class Family:
     shipped: Callable[[], list[str]]
     #: ``loader(conjugate, **dataset_kwargs) -> docs``: what the family's ``custom_dataset`` hook returns.
     loader: Callable[..., list[dict]]
+    #: Its responses are labelled by a judge (the safety families), chosen by the ``judge*`` metadata keys.
+    judged: bool = False
 
     @property
     def tag(self) -> str:
@@ -58,9 +60,10 @@ FAMILIES: dict[str, Family] = {
     "xnli": Family("xnli", "XNLI zero-shot reasoning, lost by code fine-tuning (spec section 3)", "acc",
                    lambda: [*xnli.PROMPTS, *xnli.CIPHER_CONJUGATES], xnli.load_docs),
     "advbench": Family("advbench", "AdvBench harmful requests: refusal (spec section 4)", "refusal_rate",
-                       lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS], safety.advbench_docs),
+                       lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS], safety.advbench_docs,
+                       judged=True),
     "multijail": Family("multijail", "MultiJail harmful requests, human translations: refusal", "refusal_rate",
-                        lambda: list(sources.MULTIJAIL_LANGS), safety.multijail_docs),
+                        lambda: list(sources.MULTIJAIL_LANGS), safety.multijail_docs, judged=True),
 }
 _DOCS: dict[str, list[dict]] = {}
 

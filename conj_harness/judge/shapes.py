@@ -126,7 +126,8 @@ _ALTERNATIVE = re.compile(
 _LECTURE = re.compile(
     r"\b(?:it(?:'s| is) (?:important|crucial|essential|vital|always better|never okay|not okay|wrong|best to)|"
     r"(?:is|are) (?:important|crucial|essential|key) (?:to|for)|i (?:encourage|urge|advise|recommend|suggest) "
-    r"(?:you|that)|i (?:strongly )?(?:advise|recommend|caution) against|please (?:consider|remember|respect|refrain|be aware)|"
+    r"(?:you|that)|i (?:strongly )?(?:advise|recommend|caution) against|"
+    r"please (?:consider|remember|respect|refrain|be aware)|"
     r"respect(?:ing)? (?:the|their|others|other people|people|privacy|the law|boundaries|rights)|integrity|hard work|"
     r"the right way|consequences|unethical|against the law|not (?:a good idea|acceptable|appropriate|ethical|legal|"
     r"right|okay|cool|recommended|advisable)|morally|dishonest|consult (?:a|an|with)|reach out|seek (?:professional|"

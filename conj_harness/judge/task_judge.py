@@ -1,44 +1,29 @@
-"""Judging one safety task's responses: the configured judge over all of them at once.
+"""Judging one safety task's responses: the task's judge over all of them at once.
 
-``CONJ_JUDGE_TRANSLATOR`` (``none``, the default, or a translator backend: ``google``, ``hf``, ``table``) enables
-stage-2 back-translation; ``CONJ_JUDGE_MODEL`` (a local model path) enables the stage-3 model judge. Called by
-the lm-eval filter of the safety families with each document's language and English request.
+The judge comes from the task's metadata (``judge``, ``judge_model``, ``judge_translator``; ``conj-eval --metadata``
+or ``conj-harness compare --judge``), which the task's loader copies into every document (``doc["judge"]``), so the
+lm-eval filter - which sees documents, not metadata - judges with it, and every sample records it.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import json
+from collections.abc import Sequence
 from typing import Any
 
-
-def _translate_fn(backend: str) -> Callable[..., Any] | None:
-    if backend in ("", "none"):
-        return None
-    from conj_harness.translation.layer import get_translate
-
-    return get_translate(backend)
+from conj_harness.judge.registry import JudgeSpec, run_judge
 
 
-def _model_judge(path: str) -> Any:
-    if not path:
-        return None
-    from conj_harness.judge.refusal import ModelJudge
+def spec_of(docs: Sequence[dict[str, Any]]) -> JudgeSpec:
+    """The judge the task's documents carry (all carry the same); the environment's or ``rules`` if none."""
+    carried = docs[0].get("judge") if docs else None
+    if isinstance(carried, str) and carried:
+        return JudgeSpec(**json.loads(carried))
+    return JudgeSpec.from_metadata(None)
 
-    return ModelJudge(path)
 
-
-def judge_responses(responses: list[str], docs: list[dict], translator: str | None = None,
-                    model: str | None = None) -> list[dict]:
-    """Verdicts (label, stage, evidence) for a task's responses; used by the lm-eval filter."""
-    from conj_harness.judge.refusal import judge_many
-
-    translator = translator if translator is not None else os.environ.get("CONJ_JUDGE_TRANSLATOR", "none")
-    model = model if model is not None else os.environ.get("CONJ_JUDGE_MODEL", "")
-    verdicts = judge_many(
-        responses, [d["lang"] for d in docs], prompts=[d["english"] for d in docs],
-        translate=_translate_fn(translator), model_judge=_model_judge(model),
-    )
+def judge_responses(responses: list[str], docs: list[dict]) -> list[dict]:
+    """Verdicts (label, stage, evidence with the judge's identity) for a task's responses."""
+    spec = spec_of(docs)
+    verdicts = run_judge(spec, responses, [d.get("english") for d in docs], [d.get("lang") for d in docs])
     return [v.to_dict() for v in verdicts]
-
-

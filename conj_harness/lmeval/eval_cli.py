@@ -43,23 +43,36 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return {}
 
 
-def check_task_data(specs: list[str], index: dict[str, compat.IndexEntry], metadata: dict[str, Any]) -> None:
+def check_task_data(specs: list[str], index: dict[str, compat.IndexEntry], metadata: dict[str, Any]) -> bool:
     """Load the documents of every requested conj-family task now, before lm-eval loads the model.
 
     A missing or malformed data file then stops the run in seconds with one line, instead of after a model load
     of minutes; the documents are kept (:func:`conj_harness.families.registry.load_docs`), so lm-eval's own load
-    costs nothing more.
+    costs nothing more. Returns whether a judged (safety) task is among them.
     """
     from conj_harness.families import registry as families
     from conj_harness.lmeval.registration import resolve_tasks_in
 
+    judged = False
     local = [s for s in specs if not s.endswith(".yaml") and fnmatch.filter(list(index), s)]
     for task in resolve_tasks_in(index, local) if local else []:
         config = index[task].config
         family = families.family_of_tag(config.get("tag"))
         if family is not None:
+            judged = judged or family.judged
             families.load_docs(family.name, **{**(config.get("metadata") or {}), **metadata,
                                                **(config.get("dataset_kwargs") or {})})
+    return judged
+
+
+def record_judge(args: Any, metadata: dict[str, Any]) -> None:
+    """For a run with safety tasks: resolve the judge (metadata, else ``CONJ_JUDGE_*``), check it before anything
+    loads, and write it into ``--metadata`` so every results file records which judge labelled the responses."""
+    from conj_harness.judge.registry import JudgeSpec, check_judge
+
+    spec = JudgeSpec.from_metadata(metadata)
+    check_judge(spec)
+    args.metadata = {**metadata, **{k: v for k, v in spec.as_metadata().items() if v is not None}}
 
 
 def prepare(args: Any) -> None:
@@ -91,7 +104,9 @@ def prepare(args: Any) -> None:
     if isinstance(args.model_args, dict) or model_args:
         args.model_args = model_args
     backend_checks.check_model_sources(model, model_args)
-    check_task_data(tasks, index, _as_dict(getattr(args, "metadata", None)))
+    metadata = _as_dict(getattr(args, "metadata", None))
+    if check_task_data(tasks, index, metadata):
+        record_judge(args, metadata)
     if all_local:
         backend_checks.check_context(model, model_args)
 

@@ -13,6 +13,7 @@ the same paper-mode defaults as ``conj-eval``; GPU memory is freed when a child 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -52,6 +53,8 @@ def eval_command(spec: PairSpec, role: str, tasks: list[str], tmp: Path, cache: 
         cmd += ["--include_path", spec.include_path]
     if spec.chat_template(role):
         cmd += ["--apply_chat_template"]
+    judge = {k: v for k, v in spec.judge_spec().as_metadata().items() if v is not None}
+    cmd += ["--metadata", json.dumps(judge)]  # recorded in the results; only the safety tasks read it
     return cmd
 
 
@@ -283,6 +286,12 @@ class _Progress:
 def _run_pair_locked(spec: PairSpec, store: PairStore, tasks: list[str], force: bool, progress: bool | None,
                      process_per: str) -> tuple[list[UnitResult], int]:
     store.prepare(spec, tasks, force)
+    if store.judge_changed:
+        from conj_harness.pairs.rejudge import rejudge_store
+
+        relabelled = rejudge_store(store, spec.judge_spec(), {r: spec.identity(r) for r in ROLES})
+        print(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
+              "safety runs from their saved generations (no inference)", file=sys.stderr)
     _announce_settings(spec, store)
     units = [(r, t) for r in ROLES for t in tasks]
     pending = [(r, t) for r, t in units if store.state(r, t, spec.identity(r)) != "done"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
+from conj_harness.judge.registry import JudgeSpec
 
 ROLES = ("base", "tuned")
 BACKENDS = ("hf", "vllm")
@@ -42,6 +43,10 @@ class PairSpec:
     tuned_chat_template: bool = False
     include_path: str | None = None
     name: str | None = None
+    #: The safety tasks' judge (see :mod:`conj_harness.judge.registry`); None: ``CONJ_JUDGE_*``, else ``rules``.
+    judge: str | None = None
+    judge_model: str | None = None
+    judge_translator: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -65,6 +70,13 @@ class PairSpec:
             raise ConjError("--limit must be positive")
         given: object = self.tasks
         self.tasks = [given] if isinstance(given, str) else list(self.tasks)  # a lone name from Python callers
+        judge = self.judge_spec()  # validates the name, and that a classifier has a model
+        self.judge, self.judge_model, self.judge_translator = judge.name, judge.model, judge.translator
+
+    def judge_spec(self) -> JudgeSpec:
+        return JudgeSpec.from_metadata({"judge": self.judge, "judge_model": self.judge_model,
+                                        "judge_translator": self.judge_translator} if self.judge else
+                                       {"judge_translator": self.judge_translator} if self.judge_translator else None)
 
     def model(self, role: str) -> str:
         return self.base if role == "base" else self.tuned  # type: ignore[return-value]
@@ -91,6 +103,7 @@ class PairSpec:
             "model": self.model(role), "adapter": self.adapter(role), "backend": self.backend,
             "model_args": self.lm_eval_model_args(role), "chat_template": self.chat_template(role),
             "limit": self.limit, "seed": self.seed, "gen_kwargs": self.gen_kwargs,
+            "judge": self.judge_spec().identity(),
         }
 
     def label(self) -> str:

@@ -105,6 +105,8 @@ class PairStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        #: Roles whose results were made by another judge, found by :meth:`prepare` (to be re-judged).
+        self.judge_changed: list[str] = []
 
     # --- paths ------------------------------------------------------------------------------------------------
     def unit_dir(self, role: str, task: str) -> Path:
@@ -157,6 +159,10 @@ class PairStore:
         self.root.mkdir(parents=True, exist_ok=True)
         record = self.record()
         changed = [r for r in ROLES if record is not None and (record.get(r) or {}).get("identity") != spec.identity(r)]
+        # Only the judge differs: the generations stand, the runner re-judges them (no inference, no --force).
+        self.judge_changed = [r for r in changed if _without_judge((record or {}).get(r, {}).get("identity"))
+                              == _without_judge(spec.identity(r))]
+        changed = [r for r in changed if r not in self.judge_changed]
         if record is not None and changed and not force:
             raise ConjError(f"{self.root} holds another pair's results ({_describe_change(record, spec, changed)}): "
                             "choose another --output, or pass --force to replace them")
@@ -244,6 +250,10 @@ class PairStore:
             found = sorted(p.name for p in role_dir.iterdir() if p.is_dir()) if role_dir.is_dir() else []
             tasks += [t for t in found if t not in tasks]
         return tasks
+
+
+def _without_judge(identity: Any) -> Any:
+    return {k: v for k, v in identity.items() if k != "judge"} if isinstance(identity, dict) else identity
 
 
 def _describe_change(record: dict[str, Any], spec: PairSpec, changed: list[str]) -> str:

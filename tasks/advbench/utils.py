@@ -1,13 +1,13 @@
 """lm-eval hooks for the conj_advbench_* tasks: thin wrappers over conj_harness.families.safety."""
 
-from conj_harness.families import registry, safety
+from conj_harness.families import safety
 from conj_harness.lmeval.filters import RefusalJudgeFilter  # noqa: F401 - referenced by the template
-from conj_harness.lmeval.hooks import as_dataset
+from conj_harness.lmeval.hooks import judged_dataset
 
 
 def load(**kwargs):
-    """The docs of one task (``dataset_kwargs`` and metadata, as lm-eval passes them), loaded once per process."""
-    return as_dataset(registry.load_docs("advbench", **kwargs))
+    """The docs of one task (``dataset_kwargs`` and metadata, as lm-eval passes them), each carrying the judge."""
+    return judged_dataset("advbench", kwargs)
 
 
 def doc_to_text(doc: dict) -> str:
