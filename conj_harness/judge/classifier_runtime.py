@@ -22,6 +22,8 @@ log = logging.getLogger("conj_harness")
 class ClassifierRuntime(Protocol):
     tokenizer: Any
     engine: str
+    #: The longest prompt plus output the model takes (tokens).
+    max_len: int
 
     def generate(self, prompts: list[str], max_new_tokens: int) -> list[str]: ...
 
@@ -63,8 +65,9 @@ def load_tokenizer(model: str) -> Any:
 
 
 def vllm_available() -> bool:
+    """A real vLLM package (a folder named vllm on the path is only a namespace package and does not count)."""
     try:
-        return importlib.util.find_spec("vllm") is not None
+        return getattr(importlib.util.find_spec("vllm"), "origin", None) is not None
     except (ImportError, ValueError):
         return False
 
@@ -87,6 +90,7 @@ class HFRuntime:
             self.model = loaded.to(self.device).eval()
         except (OSError, ValueError) as e:
             raise ConjError(f"judge model {model}: cannot load it ({str(e).splitlines()[0][:200]})") from None
+        self.max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or 4096)
 
     def _encode(self, prompts: list[str]) -> Any:
         # the prompts carry their own markup; only the tokenizer's BOS is added (the classifiers' own usage)
@@ -131,6 +135,7 @@ class VLLMRuntime:
 
         self.tokenizer = tokenizer
         self.llm = LLM(model=model, **engine_args)
+        self.max_len = int(self.llm.llm_engine.model_config.max_model_len)
 
     def generate(self, prompts: list[str], max_new_tokens: int) -> list[str]:
         from vllm import SamplingParams
@@ -142,8 +147,9 @@ class VLLMRuntime:
         from vllm import SamplingParams
 
         ids = [self.tokenizer.convert_tokens_to_ids(t) for t in tokens]
-        # restricted to the five digits, so their log-probabilities are all returned (a softmax over them is what
-        # the grader computes; log-probabilities differ from logits by a constant, which the softmax removes)
+        # restricted to the five digits; with logprobs_mode="processed_logprobs" (set by the judge) vLLM returns their
+        # log-probabilities after the restriction: a softmax over the digits, which is what the grader computes
+        # (log-probabilities differ from logits by a constant, which the grader's own softmax removes)
         params = SamplingParams(temperature=0.0, max_tokens=1, logprobs=len(ids), allowed_token_ids=ids)
         out = []
         for o in self.llm.generate(prompts, params, use_tqdm=False):
@@ -152,11 +158,31 @@ class VLLMRuntime:
         return out
 
 
+#: Extra ``vllm.LLM`` arguments for the judge's engine, as JSON (e.g. ``{"gpu_memory_utilization": 0.3}`` when the
+#: evaluated model's engine shares the GPU); engine settings only, never part of the judge's identity.
+ENV_VLLM_ARGS = "CONJ_JUDGE_VLLM_ARGS"
+
+
+def _vllm_args() -> dict[str, Any]:
+    import json
+
+    text = os.environ.get(ENV_VLLM_ARGS, "").strip()
+    if not text:
+        return {}
+    try:
+        args = json.loads(text)
+    except ValueError:
+        raise ConjError(f"{ENV_VLLM_ARGS} is not JSON: {text[:80]!r}") from None
+    if not isinstance(args, dict):
+        raise ConjError(f"{ENV_VLLM_ARGS} must be a JSON object of vllm.LLM arguments")
+    return args
+
+
 def load_runtime(model: str, tokenizer: Any, engine: str = "auto", device: str | None = None,
                  batch_size: int = 16, **engine_args: Any) -> ClassifierRuntime:
     """``engine``: ``auto`` (vLLM when installed), ``vllm`` or ``transformers``."""
     if engine not in ("auto", "vllm", "transformers"):
         raise ConjError(f"judge engine {engine!r}: use auto, vllm or transformers")
     if engine == "vllm" or (engine == "auto" and vllm_available()):
-        return VLLMRuntime(model, tokenizer, **engine_args)
-    return HFRuntime(model, tokenizer, device=device, batch_size=batch_size)
+        return VLLMRuntime(model, tokenizer, **{**_vllm_args(), **engine_args})
+    return HFRuntime(model, tokenizer, device=device, batch_size=batch_size)  # engine_args are vLLM's only

@@ -149,13 +149,16 @@ class ClassifierJudge:
             from conj_harness.judge.classifier_runtime import load_runtime, load_tokenizer
 
             tokenizer = load_tokenizer(self.model)
-            self._runtime = load_runtime(self.model, tokenizer, self.engine)
+            # a scoring grader reads the next-token distribution over its digits only: vLLM must report the
+            # log-probabilities after restricting to them (they then sum to one over the digits)
+            extra: dict[str, Any] = {"logprobs_mode": "processed_logprobs"} if self.preset.mode == "score" else {}
+            self._runtime = load_runtime(self.model, tokenizer, self.engine, **extra)
         return self._runtime
 
-    def _clip(self, tokenizer: Any, text: str) -> str:
-        limit = self.preset.response_tokens
-        if limit is None:
-            return text
+    def _clip(self, tokenizer: Any, text: str, room: int) -> str:
+        """The response cut to the preset's own limit (the authors' pipelines clip), and always to the room left
+        in the model's context - a response too long for the classifier is judged on the part that fits."""
+        limit = min(self.preset.response_tokens or room, room)
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if len(ids) <= limit:
             return text
@@ -163,8 +166,14 @@ class ClassifierJudge:
         return str(tokenizer.decode(kept, skip_special_tokens=True))
 
     def prompts(self, requests: Sequence[str], responses: Sequence[str]) -> list[str]:
-        tokenizer = self._load().tokenizer
-        return [self.preset.render(q, self._clip(tokenizer, r), tokenizer) for q, r in zip(requests, responses)]
+        runtime = self._load()
+        tokenizer = runtime.tokenizer
+        out = []
+        for q, r in zip(requests, responses):
+            frame = len(tokenizer(self.preset.render(q, "", tokenizer))["input_ids"])
+            room = max(16, runtime.max_len - frame - self.preset.max_new_tokens - 8)
+            out.append(self.preset.render(q, self._clip(tokenizer, r, room), tokenizer))
+        return out
 
     def judge(self, requests: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
         """Verdicts for all pairs, in one batch; output that does not parse is AMBIGUOUS with the raw text."""

@@ -417,35 +417,49 @@ def test_cli_error_does_not_echo_response():
     assert "zq-7" not in str(exc.value)
 
 
-def test_cli_translate_backend(monkeypatch):
-    from conj_harness.translation import layer as translation
+def test_cli_back_translates_through_the_real_google_client(tmp_path, monkeypatch):
+    """Stage 2 end to end: googletrans against the fake endpoint, through the translation layer and its cache."""
+    from tests.support.fake_google import FakeGoogle
 
-    table = {"Voici la recette : mélangez la farine et l'eau.": "Here is the recipe: mix the flour and the water."}
-
-    def get_translate(name: str):
-        assert name == "table"
-        return RecordingTranslator(table)
-
-    monkeypatch.setattr(translation, "get_translate", get_translate, raising=False)
-    out, _ = _cli(["--translate-backend", "table"],
-                  json.dumps({"response": next(iter(table)), "lang": "fr"}, ensure_ascii=False) + "\n")
+    french = "Voici la recette : mélangez la farine et l'eau, puis faites chauffer le tout pendant dix minutes."
+    english = "Here is the recipe: mix the flour and the water, then heat it all for ten minutes."
+    with FakeGoogle(known={french: english}) as google:
+        monkeypatch.setenv("SSL_CERT_FILE", google.cert_file)
+        monkeypatch.setenv("CONJ_GOOGLE_SERVICE_URL", google.host)
+        monkeypatch.setenv("CONJ_TRANSLATION_CACHE", str(tmp_path / "cache.sqlite"))
+        out, _ = _cli(["--judge-translator", "google"], json.dumps({"response": french, "lang": "fr"}) + "\n")
     assert out[0]["label"] == ANSWER and out[0]["evidence"]["stage"] == 2
-    assert out[0]["evidence"]["back_translation"] == table[next(iter(table))]
+    assert out[0]["evidence"]["back_translation"] == english
+    assert out[0]["evidence"]["judge"]["translator"] == "google"
+
+
+def test_table_is_not_a_judge_translator():
+    """The table backend knows only the data sets' sentences, never a response: it is refused, naming the others."""
+    with pytest.raises(ConjError, match=r"unknown judge translator 'table'\. Available: google, hf, none"):
+        _cli(["--judge-translator", "table"], '{"response": "x"}\n')
 
 
 def test_cli_translate_backend_unavailable(monkeypatch):
     from conj_harness.translation import layer as translation
 
-    monkeypatch.delattr(translation, "get_translate", raising=False)
-    with pytest.raises(ConjError, match="get_translate"):
-        _cli(["--translate-backend", "google"], '{"response": "x"}\n')
-
     def broken(name):
         raise RuntimeError("no such backend")
 
-    monkeypatch.setattr(translation, "get_translate", broken, raising=False)
+    monkeypatch.setattr(translation, "get_translate", broken)
     with pytest.raises(ConjError, match="unavailable: RuntimeError: no such backend"):
-        _cli(["--translate-backend", "nope"], '{"response": "x"}\n')
+        _cli(["--translate-backend", "hf"], '{"response": "x"}\n')
+
+
+def test_unknown_language_is_ambiguous_not_sent_as_auto():
+    calls = []
+
+    def translate(texts, source):
+        calls.append(source)
+        return texts
+
+    v = judge("ეს არის სრული პასუხი თქვენს კითხვაზე, ნაბიჯ-ნაბიჯ.", None, translate=translate)  # Georgian
+    assert v.label == AMBIGUOUS and calls == []
+    assert any("language unknown" in r for r in v.evidence["reasons"])
 
 
 def test_javanese_list_runs_when_detected_as_indonesian():

@@ -170,8 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeGoogle:
     """The fake endpoint; see the module docstring. ``host`` is what goes into ``service_urls``."""
 
-    def __init__(self, latency: float = 0.0, hang_seconds: float = 30.0):
+    def __init__(self, latency: float = 0.0, hang_seconds: float = 30.0, known: dict[str, str] | None = None):
         self.latency = latency
+        #: Texts with a real translation to give (a back-translated response, for the judge): query -> answer.
+        self.known = dict(known or {})
         self.hang_seconds = hang_seconds
         self.requests = 0
         self.token_requests = 0
@@ -276,6 +278,8 @@ class FakeGoogle:
                 return
             if failure == "echo":
                 segments = [[query, query, None, None, 10]]
+            elif query in self.known:
+                segments = [[self.known[query], query, None, None, 10]]
             else:
                 segments = [[_translate_sentence(s, target) + " ", s + " ", None, None, 10]
                             for s in _sentences(query)]

@@ -1,0 +1,106 @@
+"""The judge is part of the result: a compare resumed with another judge re-judges (no inference), `rejudge`
+relabels a compare folder or a copy of an lm-eval folder, and `judge-eval` measures a judge on labelled data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run
+from tests.support.tiny_classifiers import build_classifier, force_output
+
+
+@pytest.fixture(scope="module")
+def yes_sayer(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("judges")
+    return force_output(build_classifier(root / "hb-yes", words=("Yes", "No")), "]", "Yes")
+
+
+@pytest.fixture(scope="module")
+def demo_pair() -> tuple[Path, Path]:
+    from conj_harness.demo.checkpoint import demo_paths
+
+    return demo_paths()
+
+
+def _compare(pair, out, *extra):
+    base, tuned = pair
+    return run(["conj-harness", "compare", "--base", str(base), "--tuned", str(tuned), "--tasks",
+                "conj_advbench_en,conj_icl_en", "--limit", "3", "--gen-kwargs", "max_gen_toks=8", "--output", str(out),
+                "--no-progress", "--process-per", "model", *extra])
+
+
+def _launches(out: Path) -> int:
+    return len((out / "launches.jsonl").read_text().splitlines())
+
+
+def _labels(out: Path, role: str) -> set[str]:
+    rows = [json.loads(x) for x in (out / role / "conj_advbench_en" / "samples.jsonl").read_text().splitlines()]
+    return {json.loads(r["filtered_resps"][0])["evidence"]["judge"]["name"] for r in rows}
+
+
+def test_resuming_with_another_judge_rejudges_without_inference(demo_pair, yes_sayer, tmp_path):
+    out = tmp_path / "pair"
+    _compare(demo_pair, out)
+    assert json.loads((out / "pair.json").read_text())["base"]["identity"]["judge"]["name"] == "rules"
+    icl_before = (out / "base" / "conj_icl_en" / "samples.jsonl").read_bytes()
+    n = _launches(out)
+    proc = _compare(demo_pair, out, "--judge", "harmbench", "--judge-model", str(yes_sayer))
+    assert _launches(out) == n  # nothing generated again
+    assert "re-judged 2 finished safety runs" in proc.stderr
+    pair = json.loads((out / "pair.json").read_text())
+    assert pair["tuned"]["identity"]["judge"] == {"name": "harmbench", "model": str(yes_sayer),
+                                                  "version": "harmbench/1", "translator": None}
+    assert _labels(out, "base") == _labels(out, "tuned") == {"harmbench"}
+    results = json.loads((out / "tuned" / "conj_advbench_en" / "results.json").read_text())
+    assert results["results"]["conj_advbench_en"]["answer_rate,judge"] == 1.0
+    assert results["configs"]["conj_advbench_en"]["metadata"]["judge"] == "harmbench"
+    rows = {r["task"]: r for r in json.loads((out / "summary.json").read_text())["rows"]}
+    assert rows["conj_advbench_en"]["base"] == rows["conj_advbench_en"]["tuned"] == 0.0  # refusal rate
+    assert (out / "base" / "conj_icl_en" / "samples.jsonl").read_bytes() == icl_before  # other tasks untouched
+
+    # and back, with the rejudge command (the report is re-rendered; still no inference)
+    run(["conj-harness", "rejudge", str(out), "--judge", "rules"])
+    assert _launches(out) == n and _labels(out, "base") == {"rules"}
+    assert json.loads((out / "pair.json").read_text())["base"]["identity"]["judge"]["name"] == "rules"
+
+
+def test_rejudge_copies_an_lm_eval_folder_and_leaves_it_alone(demo_pair, yes_sayer, tmp_path):
+    runs = tmp_path / "runs"
+    run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={demo_pair[0]}", "--tasks", "conj_advbench_en",
+         "--limit", "3", "--gen_kwargs", "max_gen_toks=8", "--output_path", str(runs), "--log_samples"])
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in runs.rglob("*") if p.is_file()}
+    out = tmp_path / "relabelled"
+    proc = run(["conj-harness", "rejudge", str(runs), "--judge", "harmbench", "--judge-model", str(yes_sayer),
+                "--output", str(out)])
+    assert "conj_advbench_en: refusal_rate 0.000, answer_rate 1.000" in proc.stdout
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in runs.rglob("*") if p.is_file()} == before
+    (samples,) = out.rglob("samples_conj_advbench_en_*.jsonl")
+    assert all(json.loads(json.loads(x)["filtered_resps"][0])["label"] == "ANSWER"
+               for x in samples.read_text().splitlines())
+    (results,) = out.rglob("results_*.json")
+    assert json.loads(results.read_text())["results"]["conj_advbench_en"]["answer_rate,judge"] == 1.0
+    again = run(["conj-harness", "rejudge", str(runs), "--judge", "rules", "--output", str(out)], check=False)
+    assert again.returncode == 2 and "is not empty" in again.stderr
+
+
+def test_judge_eval_reports_agreement_without_showing_responses(tmp_path, data_dir):
+    rows = [json.loads(x) for x in (data_dir / "refusal_labels" / "dev_jailbreak.jsonl").read_text().splitlines()]
+    sample = rows[:30] + [r for r in rows if r["lang"] == "zh"][:5]
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample))
+    proc = run(["conj-harness", "judge-eval", str(path), "--output", str(tmp_path / "m.json")])
+    assert "| all | 35 |" in proc.stdout and "| lang:zh | 5 |" in proc.stdout and "| source:gptfuzz |" in proc.stdout
+    assert "| split:" in proc.stdout and "| human \\ judge | REFUSE | ANSWER | AMBIGUOUS |" in proc.stdout
+    assert not any(r["response"][:40] in proc.stdout + proc.stderr for r in sample)
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["groups"]["all"]["n"] == 35 and metrics["judge"]["name"] == "rules"
+    conf = metrics["groups"]["all"]["confusion"]
+    assert sum(sum(row.values()) for row in conf.values()) == 35
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"response": "x", "label": "MAYBE"}\n')
+    proc = run(["conj-harness", "judge-eval", str(bad)], check=False)
+    assert proc.returncode == 2 and "line 1: label 'MAYBE'" in proc.stderr
