@@ -35,7 +35,8 @@ def bench_rules(repeats: int) -> None:
     from conj_harness.judge.refusal import judge_many
 
     judge_many(["Je ne peux pas vous aider avec cela, désolé."], [None])  # load langdetect's profiles
-    lines = ["| data | responses | mean length (chars) | responses / CPU-second (median) | wall |", "|---|---:|---:|---:|---:|"]
+    lines = ["| data | responses | mean length (chars) | responses / CPU-second (median) | wall |",
+             "|---|---:|---:|---:|---:|"]
     for name in ("dev", "dev_jailbreak"):
         rows = _rows(name)
         responses, langs = [r["response"] for r in rows], [r.get("lang") for r in rows]

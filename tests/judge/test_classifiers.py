@@ -142,7 +142,7 @@ def test_rules_then_classifier_only_asks_about_what_the_rules_leave_open(models)
 
 
 def test_bad_judges_are_one_line_before_anything_runs(models, tmp_path):
-    with pytest.raises(UnknownNameError, match="unknown judge 'llamaguard'. Available: .*llama-guard-3"):
+    with pytest.raises(UnknownNameError, match=r"unknown judge 'llamaguard'\. Available: .*llama-guard-3"):
         JudgeSpec("llamaguard")
     with pytest.raises(ConjError, match="needs a classifier model"):
         JudgeSpec("wildguard")
