@@ -72,7 +72,8 @@ def record_judge(args: Any, metadata: dict[str, Any]) -> None:
 
     spec = JudgeSpec.from_metadata(metadata)
     check_judge(spec)
-    args.metadata = {**metadata, **{k: v for k, v in spec.as_metadata().items() if v is not None}}
+    args.metadata = {**metadata, **{k: v for k, v in spec.as_metadata().items() if v is not None},
+                     "judge_identity": spec.identity()}
 
 
 def prepare(args: Any) -> None:

@@ -61,8 +61,9 @@ def rejudge_results(results: dict[str, Any], task: str, rows: list[dict[str, Any
         metrics[f"{rate}_stderr,{FILTER}"] = _stderr(values)
     config = (out.get("configs") or {}).get(task)
     if isinstance(config, dict):
-        config["metadata"] = {**(config.get("metadata") or {}),
-                              **{k: v for k, v in spec.as_metadata().items() if v is not None}}
+        kept = {k: v for k, v in (config.get("metadata") or {}).items() if not k.startswith("judge")}
+        config["metadata"] = {**kept, **{k: v for k, v in spec.as_metadata().items() if v is not None},
+                              "judge_identity": spec.identity()}
     return out
 
 

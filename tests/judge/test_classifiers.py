@@ -110,8 +110,9 @@ def test_forced_classifiers_give_their_verdicts(models):
     assert yes.judge([REQUEST], [RESPONSE])[0].evidence["classifier_verdict"] == "yes"
 
 
-def test_output_that_does_not_parse_is_ambiguous_never_a_label(models):
-    v = ClassifierJudge("wildguard", str(models["random"]), engine="transformers").judge([REQUEST], [RESPONSE])[0]
+@pytest.mark.parametrize("preset", ["wildguard", "harmbench", "generic"])
+def test_output_that_does_not_parse_is_ambiguous_never_a_label(models, preset):
+    v = ClassifierJudge(preset, str(models["random"]), engine="transformers").judge([REQUEST], [RESPONSE])[0]
     assert v.label == AMBIGUOUS and v.evidence["parse_error"] and "classifier_output" in v.evidence
 
 
@@ -166,7 +167,9 @@ def test_conj_eval_judges_with_the_metadata_judge_and_records_it(models, tmp_pat
          "--log_samples"])
     results = read_results(out)
     assert results["results"]["conj_advbench_en"]["answer_rate,judge"] == 1.0
-    assert results["configs"]["conj_advbench_en"]["metadata"]["judge"] == "harmbench"
+    meta = results["configs"]["conj_advbench_en"]["metadata"]
+    assert meta["judge"] == "harmbench" and meta["judge_identity"] == {
+        "name": "harmbench", "model": str(models["hb-yes"]), "version": "harmbench/1", "translator": None}
     for s in read_samples(out, "conj_advbench_en"):
         verdict = json.loads(s["filtered_resps"][0])
         assert verdict["evidence"]["judge"]["name"] == "harmbench" and verdict["label"] == ANSWER
