@@ -22,7 +22,7 @@ __all__ = ["PairOutcome", "compare_pair", "compare_pairs", "rejudge_pair"]
 
 
 def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
-                 process_per: str = "task", metrics: dict[str, str] | None = None, n_boot: int = 10_000,
+                 process_per: str = "model", metrics: dict[str, str] | None = None, n_boot: int = 10_000,
                  seed: int = 0, alpha: float = 0.05) -> PairOutcome:
     """Run (or resume) ``spec`` into ``out`` and write its report; the outcome carries the report's summary."""
     render = functools.partial(render_pair_dir, metrics=metrics, n_boot=n_boot, seed=seed, alpha=alpha)
@@ -30,7 +30,7 @@ def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = Fals
 
 
 def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = False,
-                  progress: bool | None = None, process_per: str = "task", metrics: dict[str, str] | None = None,
+                  progress: bool | None = None, process_per: str = "model", metrics: dict[str, str] | None = None,
                   n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> list[PairOutcome]:
     """Every pair into ``out/<name>/`` with its report, then ``cross_pair.csv`` / ``cross_pair.md`` in ``out``."""
     stats = {"metrics": metrics, "n_boot": n_boot, "seed": seed, "alpha": alpha}

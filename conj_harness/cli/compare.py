@@ -19,6 +19,9 @@ examples:
   conj-harness compare --base meta-llama/Llama-2-7b-hf --tuned-adapter ./my-lora --tasks 'conj_*' \\
       --backend vllm --output results/my-lora
   conj-harness compare --pairs pairs.yaml --tasks conj_icl --output results/sweep
+  conj-harness compare --backend local-completions --base llama-2-7b --base-url http://gpu1:8000/v1/completions \
+      --tuned llama-2-7b-chat --tuned-url http://gpu2:8000/v1/completions --model-args num_concurrent=16 \
+      --tasks conj_icl --output results/served
 """
 
 EXAMPLES_REPORT = """\
@@ -77,7 +80,8 @@ def _print_summary(summary: dict, out: Path) -> None:
 
 _SPEC_FLAGS = ("base", "tuned", "tuned_adapter", "tasks", "backend", "model_args", "base_model_args",
                "tuned_model_args", "limit", "batch_size", "device", "seed", "gen_kwargs", "base_chat_template",
-               "tuned_chat_template", "include_path", "judge", "judge_model", "judge_translator")
+               "tuned_chat_template", "include_path", "judge", "judge_model", "judge_translator", "base_url",
+               "tuned_url")
 
 
 def _compare(args) -> None:
@@ -108,33 +112,40 @@ def _compare(args) -> None:
         _print_summary(outcomes[0].summary, out)
     failed = [(o.out, u) for o in outcomes for u in o.failures]
     if failed:
-        shown = "; ".join(f"{u.role} {u.task} ({out_dir / u.role / u.task / 'eval.log'})" for out_dir, u in failed[:4])
+        shown = "; ".join(f"{u.role} {u.task}: {u.message[:200]} ({out_dir / u.log})" for out_dir, u in failed[:4])
         raise ConjError(f"{len(failed)} run(s) failed: {shown}{' ...' if len(failed) > 4 else ''}. The other results "
                         "are kept and the report shows the failure; fix it and re-run the same command to retry them")
 
 
 def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="run a base and a tuned model on conj tasks and report the difference",
-                       description="Run a base and a tuned model on the same conj tasks (one lm-eval process per "
-                                   "model and task; resumable), then write summary.json, table.csv, report.md and "
-                                   "plots into --output.",
+                       description="Run a base and a tuned model on the same conj tasks (each model loaded once "
+                                   "for all its tasks, each task committed as it finishes; resumable), then write "
+                                   "summary.json, table.csv, report.md and plots into --output.",
                        epilog=EXAMPLES_COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter)
     m = p.add_argument_group("models")
-    m.add_argument("--base", help="base model (hub name or local folder)")
+    m.add_argument("--base", help="base model (hub name or local folder; for a served backend: its model name)")
     m.add_argument("--tuned", help="fine-tuned model (default with --tuned-adapter: the base model)")
-    m.add_argument("--tuned-adapter", help="PEFT/LoRA adapter folder applied to the tuned model "
-                                           "(hf: peft=..., vllm: lora_local_path=...)")
+    m.add_argument("--tuned-adapter", help="LoRA adapter folder applied to the tuned model; with --tuned unset the "
+                                           "base and the adapter share one model load (vllm: a LoRA request, hf: "
+                                           "peft attached and detached)")
+    m.add_argument("--base-url", help="served backends: the base model's server, e.g. "
+                                      "http://host:8000/v1/completions (lm-eval's base_url)")
+    m.add_argument("--tuned-url", help="served backends: the tuned model's server")
     m.add_argument("--pairs", help="YAML file with several pairs: a list of {name, base, tuned, tuned_adapter?, "
                                    "tasks?, limit?, model_args?, ...}, or {defaults: {...}, pairs: [...]}")
     r = p.add_argument_group("run settings (the same for both models)")
     r.add_argument("--tasks", nargs="+", help="task names, families (conj_icl, conj_xnli) or globs ('conj_*'); "
                                               "commas work too")
-    r.add_argument("--backend", choices=["hf", "vllm"], default=None, help="lm-eval model type (default hf)")
+    r.add_argument("--backend", default=None,
+                   help="any lm-eval model type: hf (default), vllm, local-completions, local-chat-completions, "
+                        "sglang, ... (an unknown name lists them)")
     r.add_argument("--model-args", help="extra lm-eval model_args for both models, e.g. dtype=bfloat16")
     r.add_argument("--base-model-args", help="extra model_args for the base model only")
     r.add_argument("--tuned-model-args", help="extra model_args for the tuned model only")
     r.add_argument("--limit", type=float, help="documents per task (testing; not the paper's numbers)")
-    r.add_argument("--batch-size", help="lm-eval --batch_size (default: 8 for hf, auto for vllm)")
+    r.add_argument("--batch-size", help="lm-eval --batch_size (default: 8 for hf, auto for vllm, 1 for served "
+                                        "models: prompts per request)")
     r.add_argument("--device", help="lm-eval --device (hf), e.g. cuda:0 or cpu")
     r.add_argument("--seed", help="lm-eval --seed for both models (default 0,1234,1234,1234)")
     r.add_argument("--gen-kwargs", help="lm-eval --gen_kwargs for both models (default: the tasks' greedy decoding)")
@@ -143,10 +154,9 @@ def _add_compare(sub) -> None:
                    help="apply the base model's chat template (default off: base models usually have none)")
     r.add_argument("--tuned-chat-template", action="store_true", default=None,
                    help="apply the tuned model's chat template (default off, as in the paper)")
-    r.add_argument("--process-per", choices=["task", "model"], default="task",
-                   help="task (default): one lm-eval process per model and task, with a progress bar per task; "
-                        "model: one process per model for all its tasks (one model load: faster, e.g. with vLLM; "
-                        "a failed run is retried task by task)")
+    r.add_argument("--process-per", choices=["model", "task"], default="model",
+                   help="model (default): one process and one model load per model for all its tasks (per pair "
+                        "for a base + adapter on hf/vllm); task: one lm-eval process per model and task")
     j = p.add_argument_group("safety judge (part of the pair's identity: changing it re-judges saved generations)")
     j.add_argument("--judge", help="rules (default), a classifier (llama-guard-3, wildguard, harmbench, strongreject,"
                                    " generic) or rules+<classifier>; see `conj-harness judge --help`")

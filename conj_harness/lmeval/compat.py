@@ -1,6 +1,6 @@
 """Every use of lm-eval's private APIs, in one place, behind one version check.
 
-conj-harness needs five things lm-eval 0.4.13 has no public API for:
+conj-harness needs six things lm-eval 0.4.13 has no public API for:
 
 * the fast task index (``lm_eval.tasks._index.TaskIndex``): task, group and tag names without building tasks,
   ~1 s instead of ~10 s - :func:`task_index`;
@@ -10,7 +10,11 @@ conj-harness needs five things lm-eval 0.4.13 has no public API for:
 * the vLLM backend's silent left truncation (``lm_eval.models.utils.maybe_truncate``), turned into an error -
   :func:`wrap_maybe_truncate`;
 * the text of lm-eval's request progress bar (``Running <type> requests``), read from a child's output to show
-  progress - :func:`parse_request_progress`.
+  progress - :func:`parse_request_progress`;
+* a loaded model object's adapter (the vLLM backend's ``lora_request``, the HF backend's ``_model``), to run a
+  base model and its LoRA fine-tune on one load - :func:`set_adapter`.
+
+:func:`model_types` and :func:`create_model` use lm-eval's model registry (public, but kept here with the rest).
 
 An lm-eval upgrade breaks here, and only here. :func:`check_version` runs before any of them (and before any model
 loads) and stops with one line naming the supported version, instead of an ``AttributeError`` deep inside a run.
@@ -182,3 +186,48 @@ def parse_request_progress(text: str) -> RequestProgress | None:
         return None
     kind, _pct, done, total, _elapsed, eta = matches[-1]
     return RequestProgress(kind, int(done), int(total), eta.strip())
+
+
+# --- models -------------------------------------------------------------------------------------------------------
+
+
+def model_types() -> list[str]:
+    """Every model type lm-eval registers (``hf``, ``vllm``, ``local-completions``, ``sglang``, ...)."""
+    check_version()
+    import lm_eval.models  # noqa: F401 - registers the built-in model types
+    from lm_eval.api.registry import model_registry
+
+    return sorted(model_registry.keys())
+
+
+def create_model(backend: str, model_args: dict[str, Any], batch_size: str | int | None,
+                 device: str | None) -> Any:
+    """lm-eval's model object for ``backend`` (what ``lm_eval --model ... --model_args ...`` builds), once."""
+    check_version()
+    from lm_eval.api.registry import get_model
+
+    return get_model(backend).create_from_arg_obj(dict(model_args), {"batch_size": batch_size, "device": device})
+
+
+def set_adapter(lm: Any, backend: str, adapter: str | None) -> None:
+    """Attach a LoRA adapter to a loaded model, or (``None``) detach it: the base and the tuned role on one load.
+
+    vLLM: the model object's ``lora_request`` (the engine must have been started with ``enable_lora=True``) - every
+    later generate call carries it or not. transformers: the adapter wraps lm-eval's model as a ``PeftModel``, and
+    ``unload()`` removes its layers again without merging them, so the base weights are untouched.
+    """
+    check_version()
+    if backend in ("vllm", "vllm-vlm"):
+        from vllm.lora.request import LoRARequest
+
+        lm.lora_request = LoRARequest("tuned", 1, adapter) if adapter else None
+        return
+    from peft import PeftModel
+
+    current = lm._model
+    if adapter:
+        if isinstance(current, PeftModel):
+            raise RuntimeError("an adapter is already attached")
+        lm._model = PeftModel.from_pretrained(current, adapter).eval()
+    elif isinstance(current, PeftModel):
+        lm._model = current.unload()

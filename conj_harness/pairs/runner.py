@@ -1,171 +1,51 @@
-"""Running a pair: each (model, task) unit through ``conj-eval`` in a child process, committed to the store.
+"""Running a pair: each model loaded once for all its tasks, each (model, task) unit committed to the store.
 
-Both models run the same tasks with the same settings (:class:`~conj_harness.pairs.spec.PairSpec`). A unit is
-committed to the :class:`~conj_harness.pairs.store.PairStore` as soon as its process finishes, so a re-run of the
-same command skips complete units; a killed process leaves its request cache behind (autocommitted sqlite), so even
-a half-done unit does not redo its finished requests. A failed unit is recorded with its log's tail, and the other
-units go on.
+Both models run the same tasks with the same settings (:class:`~conj_harness.pairs.spec.PairSpec`). By default a
+model worker (:mod:`conj_harness.pairs.workers`) loads each model once - the base and its LoRA adapter once for
+both roles on hf / vLLM - and runs its pending tasks one after another, committing each to the
+:class:`~conj_harness.pairs.store.PairStore` the moment it finishes; a re-run of the same command skips complete
+units, and a killed worker leaves its request cache behind (autocommitted SQLite), so even a half-done unit does
+not redo its finished requests. A failed task is recorded with lm-eval's reason and the others go on; tasks a
+crashed worker never reached go to one new worker. ``process_per="task"`` runs one ``conj-eval`` process per unit
+instead (a model load each: for debugging, or a backend that leaks memory across tasks).
 
-The children run ``python -m conj_harness.cli.conj_eval`` with this interpreter, so they see the same package and
-the same paper-mode defaults as ``conj-eval``; GPU memory is freed when a child exits.
+Several compares may run into one folder at once (several nodes of a cluster, each with its own tasks, or the
+same): the store's shared lock and per-unit claims let each run only units no one else has.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
-from conj_harness.lmeval import compat, outputs
+from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
+from conj_harness.pairs.adapters import check_adapter
 from conj_harness.pairs.spec import ROLES, PairSpec, check_local_paths
-from conj_harness.pairs.store import MultiPairStore, PairStore
+from conj_harness.pairs.store import FolderLock, MultiPairStore, PairStore
 from conj_harness.pairs.tokenizers import compare_tokenizers, tokenizer_info
+from conj_harness.pairs.workers import (
+    ModelBar,
+    UnitQueue,
+    UnitResult,
+    adapter_mode,
+    record_failure,
+    run_unit,
+    run_worker,
+    worker_error,
+)
 
-ProgressCallback = Callable[[compat.RequestProgress], None]
 #: Called with a finished pair's folder, under its lock; returns the report summary (see conj_harness.compare).
 Finisher = Callable[[Path], dict[str, Any]]
-
-
-# --- running one process ----------------------------------------------------------------------------------------
-
-
-def eval_command(spec: PairSpec, role: str, tasks: list[str], tmp: Path, cache: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "conj_harness.cli.conj_eval", "--model", spec.backend,
-           "--model_args", spec.lm_eval_model_args(role), "--tasks", ",".join(tasks), "--output_path", str(tmp),
-           "--log_samples", "--use_cache", str(cache), "--seed", spec.seed,
-           "--batch_size", spec.batch_size or ("auto" if spec.backend == "vllm" else "8")]
-    if spec.limit is not None:
-        cmd += ["--limit", f"{int(spec.limit)}" if float(spec.limit).is_integer() else f"{spec.limit}"]
-    if spec.device:
-        cmd += ["--device", spec.device]
-    if spec.gen_kwargs:
-        cmd += ["--gen_kwargs", spec.gen_kwargs]
-    if spec.include_path:
-        cmd += ["--include_path", spec.include_path]
-    if spec.chat_template(role):
-        cmd += ["--apply_chat_template"]
-    judge = {k: v for k, v in spec.judge_spec().as_metadata().items() if v is not None}
-    cmd += ["--metadata", json.dumps(judge)]  # recorded in the results; only the safety tasks read it
-    return cmd
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    try:
-        text = log.read_bytes()[-200_000:].decode("utf-8", "replace")
-    except OSError:
-        return ""
-    clean = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
-    return "\n".join([line for line in clean if line.strip()][-lines:])
-
-
-def _run_process(cmd: list[str], log: Path, on_progress: ProgressCallback) -> int:
-    """Run ``cmd`` with stdout+stderr into ``log``; report lm-eval's request bar through ``on_progress``."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        buf = b""
-        try:
-            assert proc.stdout is not None
-            while True:
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                sink.write(chunk)
-                sink.flush()
-                buf = (buf + chunk)[-4096:]
-                state = compat.parse_request_progress(buf.decode("utf-8", "replace"))
-                if state is not None:
-                    on_progress(state)
-            return proc.wait()
-        except BaseException:  # Ctrl-C or an error here: stop the child we started, then re-raise
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            raise
-
-
-@dataclass
-class UnitResult:
-    role: str
-    task: str
-    ok: bool
-    seconds: float
-    message: str
-
-
-def _no_progress(state: compat.RequestProgress) -> None:
-    pass
-
-
-def run_units(spec: PairSpec, store: PairStore, role: str, tasks: list[str],
-              on_progress: ProgressCallback = _no_progress, record_failure: bool = True) -> list[UnitResult]:
-    """Run ``tasks`` for one model in one lm-eval process; commit each task to ``store`` (done.json last).
-
-    On failure every task is reported failed; with ``record_failure`` (always the case for a single task) a
-    ``failed.json`` with the log's tail is written for each.
-    """
-    scratch = store.scratch(role, tasks)
-    cmd = eval_command(spec, role, tasks, scratch, store.request_cache(role))
-    store.log_launch(role, tasks, cmd)
-    log = store.log_path(role, tasks)
-    start = time.monotonic()
-    try:
-        rc = _run_process(cmd, log, on_progress)
-    finally:
-        seconds = time.monotonic() - start
-    problem, run = None, None
-    if rc != 0:
-        problem = f"lm-eval exited with status {rc}"
-    else:
-        try:
-            run = outputs.find_run(scratch, what="lm-eval output")
-        except ConjError:
-            run = None
-        missing = sorted(t for t in tasks if run is None or t not in run.samples or run.results.get(t) is None)
-        if missing:
-            problem = f"lm-eval wrote no results or samples for {', '.join(missing)}"
-    if problem or run is None:
-        problem = problem or "lm-eval wrote no output"
-        if record_failure:
-            for task in tasks:
-                store.record_failure(role, task, {
-                    "returncode": rc, "error": problem, "log": store.relative(log), "tail": _tail(log),
-                    "command": cmd, "seconds": round(seconds, 1),
-                })
-        store.clear_scratch()
-        return [UnitResult(role, task, False, seconds, problem) for task in tasks]
-    done = []
-    for task in tasks:
-        results = outputs.read_results(run.results[task])
-        samples = run.samples[task].read_bytes()
-        metrics = outputs.task_metrics(results, task)
-        store.commit(role, task, outputs.results_for_task(results, task), samples, {
-            "n_samples": sum(1 for line in samples.splitlines() if line.strip()), "metrics": metrics,
-            "seconds": round(seconds / len(tasks), 1), "log": store.relative(log), "identity": spec.identity(role),
-        })
-        shown = ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
-        done.append(UnitResult(role, task, True, seconds / len(tasks), shown))
-    store.clear_scratch()
-    return done
-
-
-def run_unit(spec: PairSpec, store: PairStore, role: str, task: str,
-             on_progress: ProgressCallback = _no_progress) -> UnitResult:
-    """Run one (model, task) in its own process (see :func:`run_units`)."""
-    return run_units(spec, store, role, [task], on_progress)[0]
+PROCESS_PER = ("model", "task")
+#: New workers started for tasks a crashed worker never reached (per model).
+WORKER_RESTARTS = 1
 
 
 # --- running a pair ---------------------------------------------------------------------------------------------
@@ -177,40 +57,32 @@ class PairOutcome:
     ran: list[UnitResult]
     skipped: int
     summary: dict[str, Any]
+    #: Units another compare writing into the same folder was running: (role, task, holder).
+    busy: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def failures(self) -> list[UnitResult]:
         return [u for u in self.ran if not u.ok]
 
 
-def _emit(bar_enabled: bool, text: str) -> None:
-    from tqdm import tqdm
-
-    if bar_enabled:
-        tqdm.write(text, file=sys.stderr)
-    else:
-        print(text, file=sys.stderr, flush=True)
-
-
 def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
-             process_per: str = "task", finish: Finisher | None = None) -> PairOutcome:
+             process_per: str = "model", finish: Finisher | None = None) -> PairOutcome:
     """Run (or resume) a pair into ``out``; then, still holding the folder's lock, ``finish(out)`` (the report).
 
-    Failed units are recorded, not raised. ``process_per="task"``: one lm-eval process per (model, task) (a bar
-    with ETA per model and task); ``"model"``: one process per model for all its pending tasks (one model load:
-    faster, notably with vLLM); if that process fails, its tasks are retried one per process so the failing task is
-    isolated (the request cache makes the finished requests free).
+    Failed units are recorded, not raised. ``process_per="model"``: one worker per model (per pair for a base and
+    its adapter on hf / vLLM) for all its pending tasks; ``"task"``: one ``conj-eval`` process per unit.
     """
-    if process_per not in ("task", "model"):
-        raise ConjError(f"process_per must be 'task' or 'model', not {process_per!r}")
+    if process_per not in PROCESS_PER:
+        raise ConjError(f"process_per must be one of {', '.join(PROCESS_PER)}, not {process_per!r}")
     store = PairStore(out)
     check_local_paths(spec)
+    check_adapter(spec)
     compat.check_version()
     tasks = resolve_tasks(spec.tasks, spec.include_path)
-    with store.lock(), _sigterm_as_exit():
-        ran, skipped = _run_pair_locked(spec, store, tasks, force, progress, process_per)
+    with store.lock(shared=True) as lock, _sigterm_as_exit():
+        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per)
         summary = finish(store.root) if finish is not None else {}
-    return PairOutcome(store.root, ran, skipped, summary)
+    return PairOutcome(store.root, ran, skipped, summary, busy)
 
 
 @contextlib.contextmanager
@@ -243,55 +115,16 @@ def _announce_settings(spec: PairSpec, store: PairStore) -> None:
               f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})", file=sys.stderr)
 
 
-class _Progress:
-    """The pair's bar (one step per unit) with the running unit's request count and ETA, or plain lines."""
-
-    def __init__(self, label: str, total: int, enabled: bool) -> None:
-        from tqdm import tqdm
-
-        self.label = label
-        self.bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, dynamic_ncols=True) \
-            if total and enabled else None
-
-    def emit(self, text: str) -> None:
-        _emit(self.bar is not None, text)
-
-    def finished(self, store: PairStore, unit: UnitResult) -> None:
-        status = "done" if unit.ok else "FAILED"
-        log = "" if unit.ok else f"; log: {store.unit_dir(unit.role, unit.task) / 'eval.log'}"
-        self.emit(f"[{self.label}] {unit.role} {unit.task}: {status} in {unit.seconds:.0f}s ({unit.message}){log}")
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def for_unit(self, what: str) -> ProgressCallback:
-        bar = self.bar
-        if bar is None:
-            return _no_progress
-        bar.set_postfix_str(f"{what}: starting", refresh=True)
-        last = [0.0]
-
-        def on_progress(state: compat.RequestProgress) -> None:
-            now = time.monotonic()
-            if now - last[0] > 0.5:
-                last[0] = now
-                bar.set_postfix_str(f"{what}: {state.done}/{state.total} requests, eta {state.eta}", refresh=True)
-
-        return on_progress
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _run_pair_locked(spec: PairSpec, store: PairStore, tasks: list[str], force: bool, progress: bool | None,
-                     process_per: str) -> tuple[list[UnitResult], int]:
-    store.prepare(spec, tasks, force)
-    if store.judge_changed:
+def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
+                     progress: bool | None, process_per: str) -> tuple[list[UnitResult], int, list]:
+    store.prepare(spec, tasks, force, alone=lock.alone)
+    if store.judge_changed:  # prepare() made sure this compare is alone in the folder
         from conj_harness.pairs.rejudge import rejudge_store
 
         relabelled = rejudge_store(store, spec.judge_spec(), {r: spec.identity(r) for r in ROLES})
         print(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
               "safety runs from their saved generations (no inference)", file=sys.stderr)
+    lock.share()
     _announce_settings(spec, store)
     units = [(r, t) for r in ROLES for t in tasks]
     pending = [(r, t) for r, t in units if store.state(r, t, spec.identity(r)) != "done"]
@@ -300,40 +133,87 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, tasks: list[str], force: 
     if skipped:
         print(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them",
               file=sys.stderr)
-    shown = _Progress(label, len(pending), sys.stderr.isatty() if progress is None else bool(progress))
+    queue = UnitQueue(spec, store, {role: [t for r, t in pending if r == role] for role in ROLES})
+    bars = sys.stderr.isatty() if progress is None else bool(progress)
     ran: list[UnitResult] = []
+
+    def on_unit(unit: UnitResult, write: Callable[[str], None]) -> None:
+        ran.append(unit)
+        status = "done" if unit.ok else "FAILED"
+        log = "" if unit.ok else f"; log: {store.root / unit.log}"
+        write(f"[{label}] {unit.role} {unit.task}: {status} in {unit.seconds:.0f}s ({unit.message}){log}")
+
     try:
-        for role in ROLES:
-            todo = [t for r, t in pending if r == role]
-            if process_per == "model" and len(todo) > 1:
-                results = run_units(spec, store, role, todo, shown.for_unit(f"{role} ({len(todo)} tasks)"),
-                                    record_failure=False)
-                if all(u.ok for u in results):
-                    for unit in results:
-                        ran.append(unit)
-                        shown.finished(store, unit)
-                    continue
-                shown.emit(f"[{label}] {role}: the {len(todo)}-task run failed ({results[0].message}); "
-                           "retrying one task per process")
-            for task in todo:
-                unit = run_unit(spec, store, role, task, shown.for_unit(f"{role} {task}"))
-                ran.append(unit)
-                shown.finished(store, unit)
+        if process_per == "task":
+            _run_per_task(spec, store, queue, label, on_unit)
+        else:
+            groups = [list(ROLES)] if adapter_mode(spec) else [[r] for r in ROLES]
+            for roles in groups:
+                _run_model(spec, store, queue, [r for r in roles if queue.remaining(r)], label, bars, on_unit)
     finally:
-        shown.close()
         store.clear_scratch()
-    return ran, skipped
+    if queue.busy:
+        holders = sorted({h for _r, _t, h in queue.busy})
+        print(f"conj-harness compare: {label}: {len(queue.busy)} runs were being run by another compare writing "
+              f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)",
+              file=sys.stderr)
+    return ran, skipped, queue.busy
+
+
+def _run_per_task(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str,
+                  on_unit: Callable[[UnitResult, Callable[[str], None]], None]) -> None:
+    for role in ROLES:
+        bar = ModelBar(f"{label} {role}", False)  # no request totals before the process loads its task
+        while (got := queue.take(role)) is not None:
+            task, claim = got
+            try:
+                on_unit(run_unit(spec, store, role, task, bar), bar.write)
+            finally:
+                claim.release()
+
+
+def _run_model(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], label: str, bars: bool,
+               on_unit: Callable[[UnitResult, Callable[[str], None]], None]) -> None:
+    """One model's (or a base + adapter pair's) tasks in one worker; one new worker for tasks a crash left."""
+    if not roles:
+        return
+    bar = ModelBar(f"{label} {'+'.join(roles)}", bars)
+    try:
+        for attempt in range(1, WORKER_RESTARTS + 2):
+            outcome = run_worker(spec, store, queue, roles, bar, on_unit, number=attempt)
+            left = sum(len(queue.remaining(r)) for r in roles)
+            if not left:
+                return
+            reason = worker_error(outcome)
+            if outcome.fatal or not outcome.loads or attempt > WORKER_RESTARTS:
+                break  # it cannot load the model (or crashed again): the rest fails with the same reason
+            bar.write(f"[{label}] {'+'.join(roles)}: {reason}; starting a new worker for the {left} tasks it did "
+                      "not reach")
+        for role in roles:
+            while (got := queue.take(role)) is not None:
+                task, claim = got
+                try:
+                    on_unit(record_failure(store, role, task, reason, outcome.returncode, [], 0.0,
+                                           outcome.log or store.root), bar.write)
+                finally:
+                    claim.release()
+    finally:
+        bar.close()
 
 
 # --- several pairs ----------------------------------------------------------------------------------------------
 
 
 def run_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
-              process_per: str = "task", finish: Finisher | None = None,
+              process_per: str = "model", finish: Finisher | None = None,
               finish_all: Callable[[Path], Any] | None = None) -> list[PairOutcome]:
-    """Run every pair into ``out/<pair name>/`` (each finished by ``finish``), then ``finish_all(out)``."""
+    """Run every pair into ``out/<pair name>/`` (each finished by ``finish``), then ``finish_all(out)``.
+
+    The same command on several nodes splits the work: each node runs the units no other one has claimed.
+    """
     multi = MultiPairStore(out)
-    with multi.lock():
+    with multi.lock(shared=True) as lock:
+        lock.share()
         multi.prepare([str(s.name) for s in specs], force)
         outcomes = [run_pair(spec, multi.root / str(spec.name), force=force, progress=progress,
                              process_per=process_per, finish=finish) for spec in specs]

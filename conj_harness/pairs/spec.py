@@ -4,6 +4,10 @@
 Both models get the same tasks, limit, seed and decoding; only the model, adapter, per-role model args and the
 chat-template switch differ. :meth:`PairSpec.identity` is what a role's results depend on: the store compares it
 on resume and refuses, or with ``--force`` replaces, results made under another identity.
+
+The backend is any model type lm-eval registers. ``hf`` and ``vllm`` load the models here (``base``/``tuned`` are
+folders or hub ids, an adapter is possible); every other type (``local-completions``, ``local-chat-completions``,
+``sglang``, ...) is given ``model=<name>`` and, for servers, ``base_url`` from ``--base-url``/``--tuned-url``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,14 @@ from conj_harness.errors import ConjError
 from conj_harness.judge.registry import JudgeSpec
 
 ROLES = ("base", "tuned")
-BACKENDS = ("hf", "vllm")
+#: Backends that load the model in our process: folders are checked, adapters possible, paper-mode BOS applies.
+LOCAL_BACKENDS = ("hf", "vllm")
 DEFAULT_SEED = "0,1234,1234,1234"
+#: Served-model settings that change how requests travel, not what the model answers: not part of the identity
+#: (a server that moved, or more concurrency, keeps the results), and credentials never reach pair.json.
+TRANSPORT_KEYS = frozenset({"base_url", "num_concurrent", "max_retries", "timeout", "verify_certificate",
+                            "ca_cert_path", "auth_token", "header"})
+SECRET_KEYS = frozenset({"auth_token", "header", "api_key"})
 
 
 @dataclass
@@ -47,31 +57,53 @@ class PairSpec:
     judge: str | None = None
     judge_model: str | None = None
     judge_translator: str | None = None
+    #: Served backends: the base and the tuned model's server (else ``base_url`` in the model args, or lm-eval's
+    #: default for the type).
+    base_url: str | None = None
+    tuned_url: str | None = None
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConjError(f"unknown backend {self.backend!r}: use one of {', '.join(BACKENDS)}")
+        check_backend(self.backend)
         if not self.base:
             raise ConjError("--base is required")
         if not self.tuned and not self.tuned_adapter:
             raise ConjError("give --tuned <model>, or --tuned-adapter <path> (the tuned model is then base + adapter)")
         if not self.tuned:
             self.tuned = self.base
-        self.base, self.tuned = normalize_model(self.base), normalize_model(self.tuned)
-        if self.tuned_adapter:
-            self.tuned_adapter = normalize_model(self.tuned_adapter)
-        for label, args in (("--model-args", self.model_args), ("--base-model-args", self.base_model_args),
-                            ("--tuned-model-args", self.tuned_model_args)):
-            keys = [kv.split("=", 1)[0].strip() for kv in (args or "").split(",") if kv.strip()]
-            bad = {"pretrained", "peft", "lora_local_path"} & set(keys)
-            if bad:
-                raise ConjError(f"{label} must not set {', '.join(sorted(bad))}: use --base/--tuned/--tuned-adapter")
+        self._check_models()
         if self.limit is not None and self.limit <= 0:
             raise ConjError("--limit must be positive")
         given: object = self.tasks
         self.tasks = [given] if isinstance(given, str) else list(self.tasks)  # a lone name from Python callers
         judge = self.judge_spec()  # validates the name, and that a classifier has a model
         self.judge, self.judge_model, self.judge_translator = judge.name, judge.model, judge.translator
+
+    def _check_models(self) -> None:
+        """Local models: absolute paths; served ones: names as the server knows them, no adapter; args not twice."""
+        if self.served:
+            if self.tuned_adapter:
+                raise ConjError(f"--tuned-adapter needs a backend that loads the model here (hf or vllm), not "
+                                f"{self.backend}: serve the adapter with the model (e.g. `vllm serve ... "
+                                "--enable-lora --lora-modules tuned=DIR`) and give its name as --tuned")
+        else:
+            self.base, self.tuned = normalize_model(self.base), normalize_model(str(self.tuned))
+            if self.tuned_adapter:
+                self.tuned_adapter = normalize_model(self.tuned_adapter)
+            if self.base_url or self.tuned_url:
+                raise ConjError(f"--base-url/--tuned-url are for served models; the {self.backend} backend loads "
+                                "the models here")
+        forbidden = {"model", "pretrained"} if self.served else {"pretrained", "peft", "lora_local_path"}
+        for label, args in (("--model-args", self.model_args), ("--base-model-args", self.base_model_args),
+                            ("--tuned-model-args", self.tuned_model_args)):
+            keys = [kv.split("=", 1)[0].strip() for kv in (args or "").split(",") if kv.strip()]
+            bad = forbidden & set(keys)
+            if bad:
+                raise ConjError(f"{label} must not set {', '.join(sorted(bad))}: use --base/--tuned"
+                                + ("" if self.served else "/--tuned-adapter"))
+        for role in ROLES:
+            if self._url(role) and "base_url" in self._role_args(role):
+                raise ConjError(f"the {role} model's server is given twice (--{role}-url and base_url in the model "
+                                "args): keep one")
 
     def judge_spec(self) -> JudgeSpec:
         return JudgeSpec.from_metadata({"judge": self.judge, "judge_model": self.judge_model,
@@ -87,28 +119,89 @@ class PairSpec:
     def chat_template(self, role: str) -> bool:
         return self.base_chat_template if role == "base" else self.tuned_chat_template
 
-    def lm_eval_model_args(self, role: str) -> str:
-        """The ``--model_args`` string for one role: pretrained (+ adapter), shared args, then the role's own."""
-        parts = [f"pretrained={self.model(role)}"]
-        adapter = self.adapter(role)
-        if adapter:
-            parts += [f"peft={adapter}"] if self.backend == "hf" else [f"lora_local_path={adapter}", "enable_lora=True"]
+    @property
+    def served(self) -> bool:
+        """The models are reached through lm-eval's client for a server or an API, not loaded here."""
+        return self.backend not in LOCAL_BACKENDS
+
+    def default_batch_size(self) -> str:
+        return self.batch_size or {"vllm": "auto", "hf": "8"}.get(self.backend, "1")
+
+    def _url(self, role: str) -> str | None:
+        return self.base_url if role == "base" else self.tuned_url
+
+    def _role_args(self, role: str) -> list[str]:
+        parts: list[str] = []
         for extra in (self.model_args, self.base_model_args if role == "base" else self.tuned_model_args):
             parts += [kv.strip() for kv in (extra or "").split(",") if kv.strip()]
-        return ",".join(parts)
+        return parts
+
+    def _role_keys(self, role: str) -> set[str]:
+        return {kv.split("=", 1)[0].strip() for kv in self._role_args(role)}
+
+    def lm_eval_model_args(self, role: str, with_adapter: bool = True) -> str:
+        """The ``--model_args`` string for one role: the model (+ adapter, + server), shared args, the role's own.
+
+        ``with_adapter=False``: the tuned role's model without its adapter - the engine a worker loads once for
+        both roles, attaching the adapter per role (vLLM: LoRA enabled, its rank allowed).
+        """
+        if self.served:
+            parts = [f"model={self.model(role)}"]
+            url = self._url(role)
+            parts += [f"base_url={url}"] if url else []
+            return ",".join(parts + self._role_args(role))
+        parts = [f"pretrained={self.model(role)}"]
+        adapter = self.adapter(role) if with_adapter else None
+        if adapter:
+            parts += [f"peft={adapter}"] if self.backend == "hf" else [f"lora_local_path={adapter}"]
+        if self.backend == "vllm" and self.tuned_adapter and (adapter or not with_adapter):
+            parts += ["enable_lora=True"]
+            rank = lora_rank(self.tuned_adapter)
+            if rank and rank > 16 and "max_lora_rank" not in self._role_keys(role):
+                parts += [f"max_lora_rank={rank}"]  # vLLM's default allows rank 16 at most
+        return ",".join(parts + self._role_args(role))
 
     def identity(self, role: str) -> dict:
-        """What makes one role's results what they are (batch size and device may change on a resume)."""
+        """What makes one role's results what they are (batch size, device and a server's address may change)."""
+        args = [kv for kv in self.lm_eval_model_args(role).split(",")
+                if kv.split("=", 1)[0].strip() not in TRANSPORT_KEYS]
         return {
             "model": self.model(role), "adapter": self.adapter(role), "backend": self.backend,
-            "model_args": self.lm_eval_model_args(role), "chat_template": self.chat_template(role),
+            "model_args": ",".join(args), "chat_template": self.chat_template(role),
             "limit": self.limit, "seed": self.seed, "gen_kwargs": self.gen_kwargs,
             "judge": self.judge_spec().identity(),
         }
 
+    def recorded_model_args(self, role: str) -> str:
+        """The model args as written to ``pair.json``: credentials replaced by ``***``."""
+        return ",".join(f"{kv.split('=', 1)[0]}=***" if kv.split("=", 1)[0].strip() in SECRET_KEYS else kv
+                        for kv in self.lm_eval_model_args(role).split(","))
+
     def label(self) -> str:
         tuned = self.tuned if not self.tuned_adapter else f"{self.tuned} + adapter {self.tuned_adapter}"
         return f"base {self.base} vs tuned {tuned}"
+
+
+def check_backend(backend: str) -> None:
+    """``hf``, ``vllm`` or any model type lm-eval registers; an unknown name lists them."""
+    if backend in LOCAL_BACKENDS:
+        return
+    from conj_harness.lmeval import compat
+
+    types = compat.model_types()
+    if backend not in types:
+        raise ConjError(f"unknown backend {backend!r}: lm-eval's model types are {', '.join(types)}")
+
+
+def lora_rank(adapter: str) -> int | None:
+    """The rank ``r`` in a LoRA adapter's ``adapter_config.json`` (None when it cannot be read)."""
+    import json
+
+    try:
+        value = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8")).get("r")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def normalize_model(name: str) -> str:
@@ -119,6 +212,8 @@ def normalize_model(name: str) -> str:
 
 def check_local_paths(spec: PairSpec) -> None:
     """A model or adapter written as a path (absolute, ./, ../, ~) must exist: fail before any model is loaded."""
+    if spec.served:
+        return  # the names are the server's
     for flag, value in (("--base", spec.base), ("--tuned", spec.tuned), ("--tuned-adapter", spec.tuned_adapter)):
         if value and str(value).startswith(("/", "./", "../", "~")) and not Path(os.path.expanduser(value)).exists():
             raise ConjError(f"{flag} {value}: no such folder")

@@ -6,11 +6,15 @@ Layout of ``results/<name>/`` (a :class:`PairStore`)::
                                chat-template settings (a different pair is refused unless --force)
     tokenizers.json            tokenizer class / vocabulary of both models (when they can be loaded locally)
     launches.jsonl             one line per lm-eval process started (what a resume re-ran)
-    base/<task>/               results.json, samples.jsonl (lm-eval's files), eval.log, done.json (written last)
-    tuned/<task>/              ... or failed.json (return code and the log's tail) when the run failed
-    cache/<role>/lm_cache*.db  lm-eval's request cache, one per model (lm-eval's cache does not key by model)
-    .tmp/                      scratch output of the lm-eval process running now
-    .lock                      held by the compare writing here
+    loads.jsonl                one line per model load (roles served, seconds): what the benchmarks count
+    base/<task>/               results.json, samples.jsonl (lm-eval's files), done.json (written last)
+    tuned/<task>/              ... or failed.json (the error and the log's tail) when the run failed;
+                               .claim: locked by the process running this unit now
+    base/*.log, tuned/*.log    the workers' logs (one per process; per unit with --process-per task)
+    cache/<role>/<task>/       lm-eval's request cache (lm-eval's cache does not key by model, hence per role;
+                               per task, so that processes on several nodes never share one SQLite file)
+    .tmp/<host>-<pid>/         scratch output of the lm-eval process that process runs now
+    .lock                      shared by every compare writing here; exclusive for a change of the pair
     summary.json, table.csv, report.md, *.png   the report (conj_harness.report)
 
 A ``compare --pairs`` folder (a :class:`MultiPairStore`) holds ``pairs.json`` and one :class:`PairStore` per pair.
@@ -19,6 +23,13 @@ lm-eval output folders (:meth:`PairStore.prepare_runs`).
 
 Every (model, task) unit is committed atomically: its files are written with :mod:`conj_harness.files.atomic` and
 ``done.json`` last, so a unit is complete iff its ``done.json`` exists and matches the role's identity.
+
+Several compares may write into one folder at once - the same pair on several nodes, each with its own tasks or
+even the same ones: each holds ``.lock`` shared, changes ``pair.json`` only under ``.pair.lock``, and runs a unit
+only while holding its ``.claim`` (:meth:`PairStore.claim`), so no unit runs twice and none is half-written.
+Replacing results (``--force``, a changed identity) or re-judging needs the folder alone (``.lock`` exclusive).
+The locks are ``flock`` locks: on a shared filesystem they need one that supports them across nodes (NFSv4 does;
+Lustre with ``-o flock``).
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -42,7 +54,10 @@ PAIR_FILE = "pair.json"
 PAIRS_FILE = "pairs.json"
 TOKENIZERS_FILE = "tokenizers.json"
 LAUNCH_LOG = "launches.jsonl"
+LOAD_LOG = "loads.jsonl"
 SCHEMA = 1
+#: How long a compare waits for another one's short exclusive hold (a pair.json change) before it gives up.
+LOCK_WAIT_S = 3.0
 
 UnitState = Literal["done", "failed", "pending"]
 
@@ -55,37 +70,143 @@ def _visible_entries(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
 
 
-@contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder/.lock``: a second writer into the same folder stops instead of mixing files."""
-    folder.mkdir(parents=True, exist_ok=True)
+def process_tag() -> str:
+    """``<host>-<pid>``: who holds a claim or a scratch folder, also across the nodes of a cluster."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _open_lock_file(path: Path) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock_file = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+        return open(path, "a+", encoding="utf-8")
     except OSError as e:
-        raise ConjError(f"cannot write to {folder}: {e.strerror}") from None
-    with lock_file as f:
+        raise ConjError(f"cannot write to {path.parent}: {e.strerror}") from None
+
+
+def _try_flock(f: Any, mode: int, wait: float = 0.0) -> bool:
+    """Take ``flock`` ``mode`` on ``f`` without blocking, retrying for ``wait`` seconds."""
+    import fcntl
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(f.fileno(), mode | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _holder(f: Any) -> str:
+    f.seek(0)
+    return f.read().strip() or "?"
+
+
+def _stamp(f: Any) -> None:
+    f.seek(0)
+    f.truncate()
+    f.write(process_tag())
+    f.flush()
+
+
+class FolderLock:
+    """``folder/.lock``, held shared by each compare writing into the folder, or exclusive by one that must be alone.
+
+    ``acquire(shared=True)`` takes it exclusive when no one else holds it (:attr:`alone`: this compare may replace
+    results or re-judge, then calls :meth:`share`), else joins the others' shared hold.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.file: Any = None
+        self.alone = False
+
+    def busy_error(self) -> ConjError:
+        holder = _holder(self.file) if self.file is not None else "?"
+        return ConjError(f"another `conj-harness compare` ({holder}) is writing to {self.folder}; wait for it to "
+                         "finish, or use another --output")
+
+    def acquire(self, shared: bool) -> None:
         try:
             import fcntl
         except ImportError:  # not POSIX: no lock
-            yield
+            self.alone = True
             return
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise ConjError(f"another `conj-harness compare` (pid {holder}) is writing to {folder}; wait for it to "
-                            "finish, or use another --output") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        self.file = _open_lock_file(self.folder / ".lock")
+        if _try_flock(self.file, fcntl.LOCK_EX):
+            self.alone = True
+        elif not shared or not _try_flock(self.file, fcntl.LOCK_SH, LOCK_WAIT_S):
+            error = self.busy_error()
+            self.file.close()
+            self.file = None
+            raise error
+        _stamp(self.file)
+
+    def share(self) -> None:
+        """Let other compares join from now on (after this one prepared the folder alone)."""
+        if self.file is not None and self.alone:
+            import fcntl
+
+            fcntl.flock(self.file.fileno(), fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self.file is None:
+            return
+        import fcntl
+
+        if not (self.folder / PAIR_FILE).exists() and not (self.folder / PAIRS_FILE).exists() \
+                and _try_flock(self.file, fcntl.LOCK_EX):
+            for name in (".lock", ".pair.lock"):  # refused a foreign folder: leave it as it was
+                (self.folder / name).unlink(missing_ok=True)
+        fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
+        self.file.close()
+        self.file = None
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, shared: bool = False) -> Iterator[FolderLock]:
+    """Hold ``folder/.lock`` (see :class:`FolderLock`); a writer that cannot get it stops with one line."""
+    lock = FolderLock(folder)
+    lock.acquire(shared)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _record_lock(folder: Path) -> Iterator[None]:
+    """``folder/.pair.lock``, exclusive and briefly: one read-modify-write of the folder's record at a time."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with _open_lock_file(folder / ".pair.lock") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
-            if not (folder / PAIR_FILE).exists() and not (folder / PAIRS_FILE).exists():
-                (folder / ".lock").unlink(missing_ok=True)  # refused a foreign folder: leave it as it was
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class Claim:
+    """A unit's ``.claim``, held while one process runs it (see :meth:`PairStore.claim`)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    def release(self) -> None:
+        if self.file is not None:
+            try:
+                import fcntl
+
+                fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
+            except ImportError:
+                pass
+            self.file.close()
+            self.file = None
 
 
 def _refuse_foreign(folder: Path, record: dict | None, accepts: bool, what: str, force: bool) -> None:
@@ -115,54 +236,86 @@ class PairStore:
     def samples_path(self, role: str, task: str) -> Path:
         return self.unit_dir(role, task) / "samples.jsonl"
 
-    def log_path(self, role: str, tasks: list[str]) -> Path:
-        """Where the log of one lm-eval process goes: the unit's folder, or the role's for a multi-task process."""
-        if len(tasks) == 1:
-            return self.unit_dir(role, tasks[0]) / "eval.log"
-        return self.root / role / f"eval_{len(tasks)}_tasks.log"
+    def unit_log(self, role: str, task: str) -> Path:
+        """The log of a one-task process (``--process-per task``)."""
+        return self.unit_dir(role, task) / "eval.log"
 
-    def request_cache(self, role: str) -> Path:
-        """lm-eval's ``--use_cache`` prefix for one role (its folder is created)."""
-        folder = self.root / "cache" / role
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / "lm_cache"
+    def worker_log(self, roles: list[str], number: int) -> Path:
+        """The log of one model worker: ``<first role>/worker_<roles>_<host>-<pid>_<n>.log``."""
+        return self.root / roles[0] / f"worker_{'+'.join(roles)}_{process_tag()}_{number}.log"
 
-    def scratch(self, role: str, tasks: list[str]) -> Path:
-        """An empty folder for one lm-eval process's ``--output_path``."""
-        tag = tasks[0] if len(tasks) == 1 else f"{len(tasks)}_tasks"
-        folder = self.root / ".tmp" / f"{role}__{tag}"
+    def request_cache(self, role: str, task: str) -> Path:
+        """lm-eval's ``--use_cache`` prefix for one unit (its folder is created)."""
+        path = Path(self.request_cache_template(role).replace("{task}", task))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def request_cache_template(self, role: str) -> str:
+        """:meth:`request_cache` with ``{task}`` for the task: for a worker that learns its tasks one at a time."""
+        return str(self.root / "cache" / role / "{task}" / "lm_cache")
+
+    def scratch(self, name: str) -> Path:
+        """An empty folder under this process's own scratch space (``.tmp/<host>-<pid>/<name>``)."""
+        folder = self.root / ".tmp" / process_tag() / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         return folder
 
-    def clear_scratch(self) -> None:
-        shutil.rmtree(self.root / ".tmp", ignore_errors=True)
+    def clear_scratch(self, everyone: bool = False) -> None:
+        """Remove this process's scratch space (``everyone``: all of ``.tmp``, for a compare that is alone)."""
+        target = self.root / ".tmp" if everyone else self.root / ".tmp" / process_tag()
+        shutil.rmtree(target, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (self.root / ".tmp").rmdir()  # gone when no one else has scratch left
+
+    def claim(self, role: str, task: str) -> Claim | str:
+        """Lock one unit for this process: a :class:`Claim` to release after its commit, or who holds it now."""
+        try:
+            import fcntl
+        except ImportError:
+            return Claim(None)
+        f = _open_lock_file(self.unit_dir(role, task) / ".claim")
+        if not _try_flock(f, fcntl.LOCK_EX):
+            holder = _holder(f)
+            f.close()
+            return holder
+        _stamp(f)
+        return Claim(f)
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.root))
 
     # --- the pair record --------------------------------------------------------------------------------------
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        return _folder_lock(self.root)
+    def lock(self, shared: bool = False) -> contextlib.AbstractContextManager[FolderLock]:
+        """The folder's lock: exclusive (re-judging), or ``shared`` by compares running units side by side."""
+        return _folder_lock(self.root, shared)
 
     def record(self) -> dict[str, Any] | None:
         """``pair.json``, or None when the folder holds none (or it cannot be read)."""
         record = read_json_or_none(self.root / PAIR_FILE)
         return record if isinstance(record, dict) else None
 
-    def prepare(self, spec: PairSpec, tasks: list[str], force: bool) -> dict[str, Any]:
+    def prepare(self, spec: PairSpec, tasks: list[str], force: bool, alone: bool = True) -> dict[str, Any]:
         """Check that the folder is empty or holds this pair (or ``force``), then write ``pair.json``.
 
         With ``force``, a role whose identity changed loses its results and request cache (the cache does not key
         by model, so keeping it would serve the old model's answers); the other role's results are kept.
+        ``alone=False`` (other compares are writing here): only this same pair may join; its tasks are added.
         """
         self.root.mkdir(parents=True, exist_ok=True)
+        with _record_lock(self.root):
+            return self._prepare(spec, tasks, force, alone)
+
+    def _prepare(self, spec: PairSpec, tasks: list[str], force: bool, alone: bool) -> dict[str, Any]:
         record = self.record()
         changed = [r for r in ROLES if record is not None and (record.get(r) or {}).get("identity") != spec.identity(r)]
         # Only the judge differs: the generations stand, the runner re-judges them (no inference, no --force).
         self.judge_changed = [r for r in changed if _without_judge((record or {}).get(r, {}).get("identity"))
                               == _without_judge(spec.identity(r))]
         changed = [r for r in changed if r not in self.judge_changed]
+        if not alone and (changed or self.judge_changed or (record is None and _visible_entries(self.root))):
+            raise ConjError(f"another `conj-harness compare` is writing to {self.root} with other settings; "
+                            "--force, a new judge or another pair need the folder alone: wait for it to finish")
         if record is not None and changed and not force:
             raise ConjError(f"{self.root} holds another pair's results ({_describe_change(record, spec, changed)}): "
                             "choose another --output, or pass --force to replace them")
@@ -171,7 +324,7 @@ class PairStore:
             shutil.rmtree(self.root / role, ignore_errors=True)
             shutil.rmtree(self.root / "cache" / role, ignore_errors=True)
         previous = list((record or {}).get("tasks") or [])
-        self.clear_scratch()
+        self.clear_scratch(everyone=alone)
         new = {
             "schema": SCHEMA,
             "name": spec.name or self.root.name,
@@ -185,7 +338,7 @@ class PairStore:
             "device": spec.device,
             "include_path": spec.include_path,
             **{role: {"model": spec.model(role), "adapter": spec.adapter(role),
-                      "chat_template": spec.chat_template(role), "model_args": spec.lm_eval_model_args(role),
+                      "chat_template": spec.chat_template(role), "model_args": spec.recorded_model_args(role),
                       "identity": spec.identity(role)} for role in ROLES},
             "spec": asdict(spec),
         }
@@ -208,9 +361,26 @@ class PairStore:
     def tokenizers(self) -> dict[str, Any] | None:
         return read_json_or_none(self.root / TOKENIZERS_FILE)
 
-    def log_launch(self, role: str, tasks: list[str], cmd: list[str]) -> None:
-        with open(self.root / LAUNCH_LOG, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"role": role, "tasks": tasks, "time": _now(), "cmd": cmd}) + "\n")
+    def log_launch(self, role: str, tasks: list[str], cmd: list[str], process: str | None = None) -> None:
+        """One line per (process, role): what a resume re-ran. A worker serving two roles writes two lines with
+        the same ``process``."""
+        self._append(LAUNCH_LOG, {"role": role, "tasks": tasks, "time": _now(), "process": process, "cmd": cmd})
+
+    def log_load(self, roles: list[str], seconds: float, process: str | None = None) -> None:
+        """One line per model load (the roles it served): the figure ``bench/bench_compare.py`` counts."""
+        self._append(LOAD_LOG, {"roles": roles, "seconds": round(seconds, 1), "time": _now(), "process": process})
+
+    def loads(self) -> list[dict[str, Any]]:
+        try:
+            lines = (self.root / LOAD_LOG).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def _append(self, name: str, record: dict[str, Any]) -> None:
+        # One short line per write, with O_APPEND: lines from several processes do not interleave.
+        with open(self.root / name, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
     # --- units ------------------------------------------------------------------------------------------------
     def state(self, role: str, task: str, identity: dict[str, Any] | None) -> UnitState:
@@ -275,8 +445,8 @@ class MultiPairStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        return _folder_lock(self.root)
+    def lock(self, shared: bool = False) -> contextlib.AbstractContextManager[FolderLock]:
+        return _folder_lock(self.root, shared)
 
     def record(self) -> dict[str, Any] | None:
         record = read_json_or_none(self.root / PAIRS_FILE)
@@ -284,6 +454,10 @@ class MultiPairStore:
 
     def prepare(self, names: list[str], force: bool) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        with _record_lock(self.root):
+            self._prepare(names, force)
+
+    def _prepare(self, names: list[str], force: bool) -> None:
         record = self.record()
         if record is None and not force and (self.root / PAIR_FILE).exists():
             raise ConjError(f"{self.root} holds a single pair's results: choose another --output for --pairs, or "

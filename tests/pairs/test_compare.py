@@ -19,7 +19,7 @@ import pytest
 from conj_harness.cli import compare as compare_cli
 from conj_harness.errors import ConjError
 from conj_harness.lmeval.registration import resolve_tasks
-from conj_harness.pairs import runner, tokenizers
+from conj_harness.pairs import tokenizers, workers
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import PairStore
 from conj_harness.report import analysis, render
@@ -80,9 +80,9 @@ def compare_argv(models, out, *extra):
 
 @pytest.fixture(scope="module")
 def compared(models, tmp_path_factory) -> Path:
-    """One real compare, one lm-eval process per model (--process-per model keeps the test fast)."""
+    """One real compare: one model worker (one model load) per model, the default."""
     out = tmp_path_factory.mktemp("compare") / "pair"
-    conj(*compare_argv(models, out, "--process-per", "model"))
+    conj(*compare_argv(models, out))
     return out
 
 
@@ -96,14 +96,17 @@ def test_compare_runs_both_models_and_reports(compared, models):
     assert pair["base"]["model"] == str(models["base"]) and pair["tuned"]["model"] == str(models["tuned"])
     assert pair["tasks"] == TASKS and pair["limit"] == 4 and pair["backend"] == "hf"
     assert pair["base"]["chat_template"] is False and pair["tuned"]["chat_template"] is False
-    # per model and task: lm-eval's files, committed with done.json last; one request cache per model
+    # one model load per model, serving all its tasks
+    loads = [json.loads(x) for x in (compared / "loads.jsonl").read_text().splitlines()]
+    assert [x["roles"] for x in loads] == [["base"], ["tuned"]]
+    # per model and task: lm-eval's files, committed with done.json last; a request cache per model and task
     for role in ("base", "tuned"):
         for task in TASKS:
             unit = compared / role / task
             assert {"results.json", "samples.jsonl", "done.json"} <= {p.name for p in unit.iterdir()}
             assert list(json.loads((unit / "results.json").read_text())["results"]) == [task]
             assert len((unit / "samples.jsonl").read_text().splitlines()) == 4
-        assert list((compared / "cache" / role).glob("lm_cache*.db"))
+        assert sorted(p.parent.name for p in (compared / "cache" / role).glob("*/lm_cache*.db")) == sorted(TASKS)
     assert not (compared / ".tmp").exists()
 
     # the numbers follow from the logged samples: the base says "True", the tuned model never does
@@ -159,7 +162,7 @@ def test_report_rerenders_from_samples_without_inference(compared, monkeypatch):
     def no_inference(*a, **k):
         raise AssertionError("report must not run a model")
 
-    monkeypatch.setattr(runner, "_run_process", no_inference)
+    monkeypatch.setattr(workers, "_stream", no_inference)
     n_launches = len(launches(compared))
     conj("report", compared)
     assert len(launches(compared)) == n_launches
@@ -232,34 +235,37 @@ def test_another_pair_is_refused_unless_forced(compared, models, tmp_path):
 
 @pytest.fixture(scope="module")
 def adapter_run(models, tmp_path_factory) -> tuple[Path, Path, dict]:
-    """A tuned model (base + LoRA adapter) that fails first (empty adapter folder), then is fixed and resumed."""
-    root = tmp_path_factory.mktemp("adapter")
-    adapter, out = root / "lora", root / "pair"
-    adapter.mkdir()
-    argv = ["compare", "--base", models["base"], "--tuned-adapter", adapter, "--tasks", "conj_icl_en", "--limit", "2",
-            "--output", out, "--no-progress"]
-    with pytest.raises(ConjError, match=r"1 run\(s\) failed: tuned conj_icl_en"):
-        conj(*argv)
-    first = {"launches": launches(out), "summary": json.loads((out / "summary.json").read_text()),
-             "report": (out / "report.md").read_text(),
-             "failed": json.loads((out / "tuned" / "conj_icl_en" / "failed.json").read_text())}
-
+    """A tuned model (base + LoRA adapter, one model load for both) whose adapter will not attach at first (its
+    config names modules its weights do not have), then is fixed and resumed."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    root = tmp_path_factory.mktemp("adapter")
+    adapter, out = root / "lora", root / "pair"
     lora = get_peft_model(AutoModelForCausalLM.from_pretrained(models["base"]),
                           LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))  # B = 0: the adapter changes nothing
     lora.save_pretrained(adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (adapter / "adapter_config.json").write_text(json.dumps({**config, "target_modules": ["no_such_proj"]}))
+    argv = ["compare", "--base", models["base"], "--tuned-adapter", adapter, "--tasks", "conj_icl_en", "--limit", "2",
+            "--output", out, "--no-progress"]
+    with pytest.raises(ConjError, match=r"1 run\(s\) failed: tuned conj_icl_en: .*no_such_proj"):
+        conj(*argv)
+    first = {"launches": launches(out), "summary": json.loads((out / "summary.json").read_text()),
+             "report": (out / "report.md").read_text(), "loads": PairStore(out).loads(),
+             "failed": json.loads((out / "tuned" / "conj_icl_en" / "failed.json").read_text())}
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
     conj(*argv)
     return out, adapter, first
 
 
 def test_a_model_failing_is_recorded_and_the_other_kept(adapter_run):
     out, adapter, first = adapter_run
-    launched = [(x["role"], x["tasks"]) for x in first["launches"]]
-    assert launched == [("base", ["conj_icl_en"]), ("tuned", ["conj_icl_en"])]
-    assert f"peft={adapter}" in " ".join(first["launches"][1]["cmd"])
-    assert first["failed"]["returncode"] != 0 and first["failed"]["tail"]
+    launched = [(x["role"], x["tasks"], x["process"]) for x in first["launches"]]
+    assert [x[:2] for x in launched] == [("base", ["conj_icl_en"]), ("tuned", ["conj_icl_en"])]
+    assert launched[0][2] == launched[1][2]  # one process: the base, then the adapter attached to it
+    assert [x["roles"] for x in first["loads"]] == [["base", "tuned"]]
+    assert "no_such_proj" in first["failed"]["error"] and "no_such_proj" in first["failed"]["tail"]
     assert (out / first["failed"]["log"]).is_file()
     row = _rows(first["summary"])["conj_icl_en"]
     assert row["status"] == "tuned failed" and row["base"] == 0.0 and row["tuned"] is None and row["drop"] is None
@@ -471,12 +477,12 @@ def test_task_resolution_and_argument_checks():
         PairSpec(base="b", tuned="t", model_args="pretrained=x")
     with pytest.raises(ConjError, match="--tuned"):
         PairSpec(base="b")
-    cmd = runner.eval_command(PairSpec(base="b", tuned="t", tuned_chat_template=True, limit=4), "tuned",
-                               ["conj_icl_en"], Path("/tmp/x"), Path("/tmp/c"))
+    cmd = workers.eval_command(PairSpec(base="b", tuned="t", tuned_chat_template=True, limit=4), "tuned",
+                               "conj_icl_en", Path("/tmp/x"), Path("/tmp/c"))
     assert cmd[1:3] == ["-m", "conj_harness.cli.conj_eval"] and "--apply_chat_template" in cmd
     assert cmd[cmd.index("--limit") + 1] == "4" and cmd[cmd.index("--use_cache") + 1] == "/tmp/c"
-    assert "--apply_chat_template" not in runner.eval_command(
-        PairSpec(base="b", tuned="t", tuned_chat_template=True), "base", ["x"], Path("/x"), Path("/c"))
+    assert "--apply_chat_template" not in workers.eval_command(
+        PairSpec(base="b", tuned="t", tuned_chat_template=True), "base", "x", Path("/x"), Path("/c"))
 
 
 def test_conj_harness_cli_has_the_subcommands():

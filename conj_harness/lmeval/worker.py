@@ -1,0 +1,171 @@
+"""One model, loaded once, over all its pending tasks: the process ``conj-harness compare`` runs per model.
+
+``python -m conj_harness.lmeval.worker JOB.json``. The job names the backend, the model arguments and, per role,
+the tasks, the request cache, the chat-template switch and (for a base model and its LoRA adapter on one load) the
+adapter. The worker applies ``conj-eval``'s paper-mode preparation (BOS, backend and data checks, the judge), builds
+lm-eval's model object once, then runs the tasks one after another with ``lm_eval.simple_evaluate`` on that object
+and writes each task's results and samples with lm-eval's own ``EvaluationTracker`` into the job's scratch folder,
+exactly as ``lm_eval --output_path ... --log_samples`` would.
+
+It reports on stdout, one ``@@conj {json}`` line per event, so the parent commits each task the moment it is done,
+and it asks the parent for each next task on stdin (the parent claims the unit first, so two compares writing
+into one folder never run the same unit):
+
+===========  ====================================================================================================
+event        fields
+===========  ====================================================================================================
+loaded     role(s) the model serves, seconds (one per model load: what the benchmarks count)
+plan       role, requests per task (the parent's progress bar and ETA over all the model's tasks)
+next       role: the worker waits for one stdin line ``{"task": NAME}``, or ``{"task": null}`` for the next role
+done       role, task, output (the task's --output_path), seconds
+failed     role, task, error (lm-eval's reason); the worker goes on with the next task
+role_failed  role, error: its adapter would not attach; the parent fails the role's remaining tasks
+fatal      error: nothing could run (a bad model folder, missing data) - before the model loads
+===========  ====================================================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from conj_harness.errors import ConjError
+from conj_harness.lmeval import compat
+
+EVENT = "@@conj "
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(EVENT + json.dumps({"event": event, **fields}), flush=True)
+
+
+def _prepared_args(job: dict[str, Any]) -> argparse.Namespace:
+    """What ``conj-eval`` would do to these arguments (paper-mode BOS, checks, the judge's metadata)."""
+    from lm_eval.utils import simple_parse_args_string
+
+    from conj_harness.lmeval.eval_cli import prepare
+
+    tasks = sorted({t for role in job["roles"] for t in role["tasks"]})
+    model_args = simple_parse_args_string(job["model_args"])  # typed as lm-eval's CLI types them
+    args = argparse.Namespace(command="run", model=job["backend"], model_args=model_args, tasks=tasks,
+                              include_path=job.get("include_path"), metadata=dict(job.get("metadata") or {}))
+    prepare(args)
+    return args
+
+
+def _requests_per_task(tasks: list[str], manager: Any, limit: float | None) -> dict[str, int]:
+    """How many requests each task will send (documents, times choices for multiple-choice tasks)."""
+    from lm_eval.tasks import get_task_dict
+
+    counts = {}
+    for name, task in get_task_dict(tasks, manager).items():
+        docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
+        n = len(docs) if docs is not None else 0
+        if limit is not None:
+            n = min(n, int(limit) if limit >= 1 else int(n * limit))
+        per_doc = 1
+        if task.config.output_type == "multiple_choice" and n:
+            per_doc = len(task.doc_to_choice(docs[0]))
+        counts[str(getattr(name, "task_name", name))] = n * per_doc
+    return counts
+
+
+def _seeds(seed: str) -> dict[str, int | None]:
+    parts = [int(x) if x.strip() and x.strip().lower() != "none" else None for x in str(seed).split(",")]
+    parts = (parts + [parts[-1]] * 4)[:4] if len(parts) == 1 else (parts + [None] * 4)[:4]
+    return {"random_seed": parts[0], "numpy_random_seed": parts[1], "torch_random_seed": parts[2],
+            "fewshot_random_seed": parts[3]}
+
+
+def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, manager: Any,
+              metadata: dict[str, Any], model_args: dict[str, Any]) -> Path:
+    import lm_eval
+    from lm_eval.loggers import EvaluationTracker
+
+    out = Path(job["scratch"]) / role["role"] / task
+    cache = Path(role["cache"].replace("{task}", task))  # the store's per-unit request cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tracker = EvaluationTracker(output_path=str(out))
+    results = lm_eval.simple_evaluate(
+        model=lm, model_args=model_args, tasks=[task], task_manager=manager, limit=job.get("limit"),
+        log_samples=True, use_cache=str(cache), gen_kwargs=job.get("gen_kwargs"),
+        apply_chat_template=bool(role.get("chat_template")), evaluation_tracker=tracker, metadata=metadata,
+        batch_size=job.get("batch_size"), device=job.get("device") or "cuda:0", **_seeds(job.get("seed") or "0,1234,1234,1234"),
+    )
+    if results is None:
+        raise RuntimeError("lm-eval returned no results")
+    results["config"]["model"] = job["backend"]  # as `lm_eval --model` records it (not the object's class)
+    samples = results.pop("samples")
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for name in results["configs"]:
+        tracker.save_results_samples(task_name=name, samples=samples[name])
+    return out
+
+
+def run(job: dict[str, Any]) -> int:
+    """Load once, run every task of every role, report each; returns the number of failed tasks."""
+    from conj_harness.lmeval.registration import ConjTaskManager
+
+    args = _prepared_args(job)
+    model_args = args.model_args if isinstance(args.model_args, dict) else {}
+    metadata = {**model_args, **(args.metadata or {})}  # what lm-eval's CLI gives the tasks
+    manager = ConjTaskManager(include_path=job.get("include_path"), metadata=metadata)
+    start = time.monotonic()
+    # lm-eval's CLI default device: HFLM falls back to the CPU from "cuda:0" when there is no GPU, not from None
+    lm = compat.create_model(job["backend"], model_args, job.get("batch_size"), job.get("device") or "cuda:0")
+    emit("loaded", roles=[r["role"] for r in job["roles"]], seconds=round(time.monotonic() - start, 1))
+    failed = 0
+    for role in job["roles"]:
+        if job.get("adapter_mode"):
+            try:
+                compat.set_adapter(lm, job["backend"], role.get("adapter"))
+            except Exception as e:  # noqa: BLE001 - the adapter fails to attach: this role's tasks fail, not all
+                traceback.print_exc()
+                emit("role_failed", role=role["role"], error=f"{type(e).__name__}: {str(e)[:500]}")
+                continue
+        try:
+            emit("plan", role=role["role"], requests=_requests_per_task(role["tasks"], manager, job.get("limit")))
+        except Exception as e:  # noqa: BLE001 - the plan only feeds the progress bar
+            emit("plan", role=role["role"], requests={}, note=f"{type(e).__name__}: {e}")
+        while True:
+            emit("next", role=role["role"])
+            line = sys.stdin.readline()
+            if not line:
+                return failed  # the parent is gone
+            task = json.loads(line).get("task")
+            if not task:
+                break
+            t0 = time.monotonic()
+            try:
+                out = _run_task(lm, job, role, task, manager, metadata, model_args)
+            except (Exception, SystemExit) as e:  # noqa: BLE001 - one task's failure must not stop the others
+                failed += 1
+                traceback.print_exc()
+                emit("failed", role=role["role"], task=task, error=f"{type(e).__name__}: {str(e)[:500]}")
+                continue
+            emit("done", role=role["role"], task=task, output=str(out), seconds=round(time.monotonic() - t0, 1))
+    return failed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m conj_harness.lmeval.worker")
+    parser.add_argument("job", type=Path)
+    job = json.loads(parser.parse_args(argv).job.read_text(encoding="utf-8"))
+    try:
+        failed = run(job)
+    except ConjError as e:  # a bad model folder, missing data, an unknown judge: before anything ran
+        emit("fatal", error=str(e))
+        print(f"conj-harness worker: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    from conj_harness.lmeval.backend_checks import exit_now
+
+    exit_now(1 if failed else 0)  # results are committed by the parent already; skip the slow teardown
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""Running a pair's units in child processes: a model worker per model (the default), or one process per unit.
+
+:class:`UnitQueue` hands out a pair's pending (model, task) units one at a time, each claimed in the store first
+(:meth:`~conj_harness.pairs.store.PairStore.claim`): a unit finished or claimed by another compare writing into the
+same folder (another node of a split run) is skipped, so no unit runs twice.
+
+:func:`run_worker` starts ``python -m conj_harness.lmeval.worker`` (:mod:`conj_harness.lmeval.worker`): one model
+load for all of a model's tasks - and for both roles when the tuned model is the base plus a LoRA adapter on hf or
+vLLM. It reads the worker's events as they come: each finished task is committed to the store at once (a crash or
+Ctrl-C loses at most the task in progress, whose finished requests are in the request cache), a failed task is
+recorded with lm-eval's reason, and one progress bar per model shows done / total requests and an ETA over all its
+tasks. :func:`run_unit` is the one-process-per-unit path (``--process-per task``): ``conj-eval`` in a child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from conj_harness.files import atomic
+from conj_harness.lmeval import compat, outputs
+from conj_harness.pairs.spec import PairSpec
+from conj_harness.pairs.store import Claim, PairStore, process_tag
+
+EVENT = "@@conj "
+
+
+@dataclass
+class UnitResult:
+    role: str
+    task: str
+    ok: bool
+    seconds: float
+    message: str
+    log: str = ""
+
+
+#: Called with each finished unit and a function that prints a line without breaking the progress bar.
+UnitCallback = Callable[[UnitResult, Callable[[str], None]], None]
+
+
+# --- handing out units ------------------------------------------------------------------------------------------
+
+
+class UnitQueue:
+    """A pair's pending units, handed out one at a time and claimed first (see the module docstring)."""
+
+    def __init__(self, spec: PairSpec, store: PairStore, pending: dict[str, list[str]]) -> None:
+        self.spec, self.store = spec, store
+        self.pending = {role: list(tasks) for role, tasks in pending.items()}
+        #: Units another process held when this one came to them: (role, task, holder).
+        self.busy: list[tuple[str, str, str]] = []
+        #: Units found finished (by another process) by the time this one came to them.
+        self.done_elsewhere: list[tuple[str, str]] = []
+        #: Every unit skipped for either reason, in order (a progress bar drops them from its total).
+        self.skipped: list[tuple[str, str]] = []
+
+    def remaining(self, role: str) -> list[str]:
+        return list(self.pending.get(role, []))
+
+    def take(self, role: str) -> tuple[str, Claim] | None:
+        """The role's next unit to run, claimed; None when none is left."""
+        identity = self.spec.identity(role)
+        while self.pending.get(role):
+            task = self.pending[role].pop(0)
+            claim = self.store.claim(role, task)
+            if isinstance(claim, str):
+                self.busy.append((role, task, claim))
+                self.skipped.append((role, task))
+                continue
+            if self.store.state(role, task, identity) == "done":  # finished by another process meanwhile
+                claim.release()
+                self.done_elsewhere.append((role, task))
+                self.skipped.append((role, task))
+                continue
+            return task, claim
+        return None
+
+
+# --- committing -------------------------------------------------------------------------------------------------
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    try:
+        text = log.read_bytes()[-200_000:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    clean = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
+    return "\n".join([line for line in clean if line.strip() and not line.startswith(EVENT)][-lines:])
+
+
+def commit_output(spec: PairSpec, store: PairStore, role: str, task: str, output: Path, seconds: float,
+                  log: Path) -> UnitResult:
+    """Commit one task's lm-eval output folder to the store (done.json last)."""
+    from conj_harness.errors import ConjError
+
+    try:
+        run = outputs.find_run(output, what="lm-eval output")
+    except ConjError as e:  # a missing output is this unit's failure, not the run's
+        return record_failure(store, role, task, f"lm-eval wrote no usable output ({e})", None, [], seconds, log)
+    if task not in run.samples or run.results.get(task) is None:
+        return record_failure(store, role, task, "lm-eval wrote no results or samples", None, [], seconds, log)
+    results = outputs.read_results(run.results[task])
+    samples = run.samples[task].read_bytes()
+    metrics = outputs.task_metrics(results, task)
+    store.commit(role, task, outputs.results_for_task(results, task), samples, {
+        "n_samples": sum(1 for line in samples.splitlines() if line.strip()), "metrics": metrics,
+        "seconds": round(seconds, 1), "log": store.relative(log), "identity": spec.identity(role),
+    })
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
+    return UnitResult(role, task, True, seconds, shown, store.relative(log))
+
+
+def record_failure(store: PairStore, role: str, task: str, error: str, returncode: int | None, cmd: list[str],
+                   seconds: float, log: Path) -> UnitResult:
+    store.record_failure(role, task, {"returncode": returncode, "error": error, "log": store.relative(log),
+                                      "tail": _tail(log), "command": cmd, "seconds": round(seconds, 1)})
+    return UnitResult(role, task, False, seconds, error, store.relative(log))
+
+
+# --- one process per unit (--process-per task) ------------------------------------------------------------------
+
+
+def eval_command(spec: PairSpec, role: str, task: str, out: Path, cache: Path) -> list[str]:
+    """The ``conj-eval`` command line of one unit."""
+    cmd = [sys.executable, "-m", "conj_harness.cli.conj_eval", "--model", spec.backend,
+           "--model_args", spec.lm_eval_model_args(role), "--tasks", task, "--output_path", str(out),
+           "--log_samples", "--use_cache", str(cache), "--seed", spec.seed, "--batch_size", spec.default_batch_size()]
+    if spec.limit is not None:
+        cmd += ["--limit", f"{int(spec.limit)}" if float(spec.limit).is_integer() else f"{spec.limit}"]
+    if spec.device:
+        cmd += ["--device", spec.device]
+    if spec.gen_kwargs:
+        cmd += ["--gen_kwargs", spec.gen_kwargs]
+    if spec.include_path:
+        cmd += ["--include_path", spec.include_path]
+    if spec.chat_template(role):
+        cmd += ["--apply_chat_template"]
+    judge = {k: v for k, v in spec.judge_spec().as_metadata().items() if v is not None}
+    cmd += ["--metadata", json.dumps(judge)]  # recorded in the results; only the safety tasks read it
+    return cmd
+
+
+def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelBar) -> UnitResult:
+    """Run one (model, task) through ``conj-eval`` in its own process and commit it (the caller holds its claim)."""
+    scratch = store.scratch(f"{role}__{task}")
+    cmd = eval_command(spec, role, task, scratch, store.request_cache(role, task))
+    store.log_launch(role, [task], cmd, process_tag())
+    log = store.unit_log(role, task)
+    start = time.monotonic()
+    rc = _stream(cmd, log, lambda _event, _reply: None, bar.request_progress)
+    seconds = time.monotonic() - start
+    if rc != 0:
+        return record_failure(store, role, task, f"lm-eval exited with status {rc}", rc, cmd, seconds, log)
+    return commit_output(spec, store, role, task, scratch, seconds, log)
+
+
+# --- a model worker ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerOutcome:
+    """What one worker did: its units, its model loads, and whether it died before its queue was empty."""
+
+    results: list[UnitResult] = field(default_factory=list)
+    loads: int = 0
+    returncode: int = 0
+    fatal: str | None = None
+    log: Path | None = None
+
+
+def adapter_mode(spec: PairSpec) -> bool:
+    """Base and tuned on one load: the tuned model is the base plus a LoRA adapter, on a local backend."""
+    return bool(spec.tuned_adapter) and spec.tuned == spec.base and not spec.served
+
+
+def worker_job(spec: PairSpec, store: PairStore, roles: list[str], scratch: Path) -> dict[str, Any]:
+    """The job file's content: the backend and model, and per role its tasks, cache, chat template, adapter."""
+    shared = adapter_mode(spec) and len(roles) > 1
+    return {
+        "backend": spec.backend,
+        "model_args": spec.lm_eval_model_args(roles[0], with_adapter=not shared),
+        "adapter_mode": shared,
+        "roles": [{"role": role, "tasks": [], "cache": store.request_cache_template(role),
+                   "chat_template": spec.chat_template(role), "adapter": spec.adapter(role) if shared else None}
+                  for role in roles],
+        "scratch": str(scratch),
+        "limit": spec.limit,
+        "seed": spec.seed,
+        "gen_kwargs": spec.gen_kwargs,
+        "batch_size": spec.default_batch_size(),
+        "device": spec.device,
+        "include_path": spec.include_path,
+        "metadata": {k: v for k, v in spec.judge_spec().as_metadata().items() if v is not None},
+    }
+
+
+class ModelBar:
+    """One bar per model: done / total requests over all its tasks, with an ETA; or plain lines without a tty."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled = label, enabled
+        self.bar: Any = None
+        self.totals: dict[str, int] = {}
+        self.finished = 0
+        self.current = 0
+
+    def plan(self, requests: dict[str, int]) -> None:
+        self.totals.update(requests)
+        if not self.enabled or not self.totals:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=0, desc=self.label, unit="req", file=sys.stderr, dynamic_ncols=True)
+        self.bar.total = sum(self.totals.values())
+        self.bar.refresh()
+
+    def drop(self, task: str) -> None:
+        """A task this model will not run after all (another process has it)."""
+        self.totals.pop(task, None)
+        if self.bar is not None:
+            self.bar.total = sum(self.totals.values())
+            self.bar.refresh()
+
+    def task_done(self, task: str) -> None:
+        self.finished += self.totals.get(task, 0)
+        self.current = 0
+        self._show()
+
+    def request_progress(self, state: compat.RequestProgress) -> None:
+        self.current = state.done
+        self._show()
+
+    def _show(self) -> None:
+        if self.bar is not None:
+            self.bar.n = min(self.finished + self.current, self.bar.total)
+            self.bar.refresh()
+
+    def write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _Worker:
+    """The parent's side of one worker process: answers its ``next`` events from the queue, commits its tasks."""
+
+    def __init__(self, spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], bar: ModelBar,
+                 on_unit: UnitCallback, number: int) -> None:
+        self.spec, self.store, self.queue, self.bar, self.on_unit = spec, store, queue, bar, on_unit
+        scratch = store.scratch(f"worker_{number}")
+        job = worker_job(spec, store, roles, scratch)
+        for entry in job["roles"]:
+            entry["tasks"] = queue.remaining(entry["role"])  # for the plan (the bar); the parent decides the order
+        atomic.write_json(scratch / "job.json", job)
+        self.cmd = [sys.executable, "-m", "conj_harness.lmeval.worker", str(scratch / "job.json")]
+        self.process = f"{process_tag()}#{number}"
+        for role in roles:
+            store.log_launch(role, queue.remaining(role), self.cmd, self.process)
+        self.outcome = WorkerOutcome(log=store.worker_log(roles, number))
+        self.running: dict[str, Any] = {}  # the unit in progress: role, task, claim, start
+
+    @property
+    def log(self) -> Path:
+        assert self.outcome.log is not None
+        return self.outcome.log
+
+    def handle(self, event: dict[str, Any], reply: Callable[[dict[str, Any]], None]) -> None:
+        kind, role = event.get("event"), str(event.get("role", ""))
+        if kind == "loaded":
+            self.outcome.loads += 1
+            self.store.log_load(list(event.get("roles") or []), float(event.get("seconds") or 0), self.process)
+        elif kind == "plan":
+            self.bar.plan({str(k): int(v) for k, v in (event.get("requests") or {}).items()})
+        elif kind == "next":
+            seen = len(self.queue.skipped)
+            got = self.queue.take(role)
+            for _role, skipped in self.queue.skipped[seen:]:
+                self.bar.drop(skipped)
+            if got is not None:
+                self.running.update(role=role, task=got[0], claim=got[1], start=time.monotonic())
+            reply({"task": got[0] if got else None})
+        elif kind in ("done", "failed") and self.running:
+            task, seconds = self.running["task"], time.monotonic() - self.running["start"]
+            if kind == "done":
+                self.finish(commit_output(self.spec, self.store, role, task, Path(event["output"]), seconds, self.log))
+            else:
+                self.finish(record_failure(self.store, role, task, str(event.get("error")), None, self.cmd, seconds,
+                                           self.log))
+        elif kind == "role_failed":
+            while (got := self.queue.take(role)) is not None:
+                self.running.update(role=role, task=got[0], claim=got[1], start=time.monotonic())
+                self.finish(record_failure(self.store, role, got[0], str(event.get("error")), None, self.cmd, 0.0,
+                                           self.log))
+        elif kind == "fatal":
+            self.outcome.fatal = str(event.get("error"))
+
+    def finish(self, unit: UnitResult) -> None:
+        self.running.pop("claim").release()
+        self.running.clear()
+        self.outcome.results.append(unit)
+        self.bar.task_done(unit.task)
+        self.on_unit(unit, self.bar.write)
+
+    def run(self) -> WorkerOutcome:
+        try:
+            self.outcome.returncode = _stream(self.cmd, self.log, self.handle, self.bar.request_progress)
+            if self.running:  # the worker died inside a task: that task fails, with its log's tail
+                seconds = time.monotonic() - self.running["start"]
+                reason = f"the model worker stopped (exit status {self.outcome.returncode}) during this task"
+                self.finish(record_failure(self.store, self.running["role"], self.running["task"], reason,
+                                           self.outcome.returncode, self.cmd, seconds, self.log))
+        finally:
+            if self.running:  # interrupted (Ctrl-C): the unit stays pending, its finished requests are cached
+                self.running.pop("claim").release()
+            self.store.clear_scratch()
+        return self.outcome
+
+
+def run_worker(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], bar: ModelBar,
+               on_unit: UnitCallback, number: int = 1) -> WorkerOutcome:
+    """One worker for ``roles`` (two: base + adapter on one load), fed from ``queue`` (see the module docstring)."""
+    return _Worker(spec, store, queue, roles, bar, on_unit, number).run()
+
+
+def worker_error(outcome: WorkerOutcome) -> str:
+    """Why a worker ended before its queue was empty, in one line (its fatal error, else its log's last line)."""
+    if outcome.fatal:
+        return outcome.fatal
+    last = _tail(outcome.log, 1) if outcome.log else ""
+    return f"the model worker exited with status {outcome.returncode}" + (f": {last.strip()[:300]}" if last else "")
+
+
+# --- the child process ------------------------------------------------------------------------------------------
+
+
+def _stream(cmd: list[str], log: Path, handle: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None],
+            on_progress: Callable[[compat.RequestProgress], None]) -> int:
+    """Run ``cmd`` with its output into ``log``; hand each ``@@conj`` event (and a way to answer it on the child's
+    stdin) to ``handle``, and lm-eval's request bar to ``on_progress``. Ctrl-C stops the child, then re-raises."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE, env=env)
+        assert proc.stdout is not None and proc.stdin is not None
+        stdin: IO[bytes] = proc.stdin
+
+        def reply(message: dict[str, Any]) -> None:
+            try:
+                stdin.write((json.dumps(message) + "\n").encode())
+                stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass  # the worker is gone; its exit status tells why
+
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                sink.write(chunk)
+                sink.flush()
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace").rsplit("\r", 1)[-1]
+                    if line.startswith(EVENT):
+                        try:
+                            event = json.loads(line[len(EVENT):])
+                        except ValueError:
+                            continue
+                        handle(event, reply)
+                state = compat.parse_request_progress(pending[-4096:].decode("utf-8", "replace"))
+                if state is not None:
+                    on_progress(state)
+                if len(pending) > 1 << 20:  # a bar redrawing with \r and no newline: keep only the tail
+                    pending = pending[-4096:]
+            with_code = proc.wait()
+            stdin.close()
+            return with_code
+        except BaseException:  # Ctrl-C or an error here: stop the worker we started, then re-raise
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
