@@ -166,7 +166,9 @@ def wrap_maybe_truncate(check: Callable[[list[int], int, int], None]) -> None:
 # --- progress text ----------------------------------------------------------------------------------------------
 
 # lm-eval's tqdm bar, e.g. "Running generate_until requests:  45%|####5     | 180/400 [00:12<00:14, 15.2it/s]"
-_REQUEST_BAR = re.compile(r"Running (\w+) requests:\s*(\d+)%\|[^|]*\|\s*(\d+)/(\d+)\s*\[([^<\]]*)<([^,\]]*)")
+#: The local backends' bar (``Running generate_until requests``) and the API client's (``Requesting API``).
+_REQUEST_BAR = re.compile(r"(?:Running (\w+) requests|Requesting (API)):\s*(\d+)%\|[^|]*\|\s*(\d+)/(\d+)\s*"
+                          r"\[([^<\]]*)<([^,\]]*)")
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,8 @@ def parse_request_progress(text: str) -> RequestProgress | None:
     matches = _REQUEST_BAR.findall(text)
     if not matches:
         return None
-    kind, _pct, done, total, _elapsed, eta = matches[-1]
-    return RequestProgress(kind, int(done), int(total), eta.strip())
+    kind, api, _pct, done, total, _elapsed, eta = matches[-1]
+    return RequestProgress(kind or api, int(done), int(total), eta.strip())
 
 
 # --- models -------------------------------------------------------------------------------------------------------

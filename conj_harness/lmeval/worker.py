@@ -95,7 +95,8 @@ def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, man
         model=lm, model_args=model_args, tasks=[task], task_manager=manager, limit=job.get("limit"),
         log_samples=True, use_cache=str(cache), gen_kwargs=job.get("gen_kwargs"),
         apply_chat_template=bool(role.get("chat_template")), evaluation_tracker=tracker, metadata=metadata,
-        batch_size=job.get("batch_size"), device=job.get("device") or "cuda:0", **_seeds(job.get("seed") or "0,1234,1234,1234"),
+        batch_size=job.get("batch_size"), device=job.get("device") or "cuda:0",
+        **_seeds(job.get("seed") or "0,1234,1234,1234"),
     )
     if results is None:
         raise RuntimeError("lm-eval returned no results")

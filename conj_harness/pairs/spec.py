@@ -101,7 +101,7 @@ class PairSpec:
                 raise ConjError(f"{label} must not set {', '.join(sorted(bad))}: use --base/--tuned"
                                 + ("" if self.served else "/--tuned-adapter"))
         for role in ROLES:
-            if self._url(role) and "base_url" in self._role_args(role):
+            if self._url(role) and "base_url" in self._role_keys(role):
                 raise ConjError(f"the {role} model's server is given twice (--{role}-url and base_url in the model "
                                 "args): keep one")
 

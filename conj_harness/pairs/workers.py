@@ -268,7 +268,7 @@ class _Worker:
             entry["tasks"] = queue.remaining(entry["role"])  # for the plan (the bar); the parent decides the order
         atomic.write_json(scratch / "job.json", job)
         self.cmd = [sys.executable, "-m", "conj_harness.lmeval.worker", str(scratch / "job.json")]
-        self.process = f"{process_tag()}#{number}"
+        self.process = f"{process_tag()}:{'+'.join(roles)}#{number}"
         for role in roles:
             store.log_launch(role, queue.remaining(role), self.cmd, self.process)
         self.outcome = WorkerOutcome(log=store.worker_log(roles, number))

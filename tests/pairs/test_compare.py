@@ -260,7 +260,7 @@ def adapter_run(models, tmp_path_factory) -> tuple[Path, Path, dict]:
 
 
 def test_a_model_failing_is_recorded_and_the_other_kept(adapter_run):
-    out, adapter, first = adapter_run
+    out, _adapter, first = adapter_run
     launched = [(x["role"], x["tasks"], x["process"]) for x in first["launches"]]
     assert [x[:2] for x in launched] == [("base", ["conj_icl_en"]), ("tuned", ["conj_icl_en"])]
     assert launched[0][2] == launched[1][2]  # one process: the base, then the adapter attached to it

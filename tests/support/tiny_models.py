@@ -82,6 +82,21 @@ def build_llama(path: str | Path, seed: int = 0, hidden: int = 64, layers: int =
     return path
 
 
+def build_lora(model: str | Path, path: str | Path, seed: int = 0, zero: bool = False,
+               targets: tuple[str, ...] = ("q_proj", "v_proj", "o_proj", "down_proj")) -> Path:
+    """Save a LoRA adapter for ``model`` to ``path``: random A and B (it changes the outputs), or ``zero`` (B = 0,
+    peft's default initialisation: it changes nothing)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model)
+    config = LoraConfig(r=4, lora_alpha=32, target_modules=list(targets), init_lora_weights=bool(zero))
+    get_peft_model(base, config).save_pretrained(path)
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m tests.support.tiny_models DIR [--seed N]``: a tiny random Llama for a smoke run, offline."""
     import argparse
