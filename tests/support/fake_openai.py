@@ -84,12 +84,12 @@ class FakeOpenAIServer:
         return self._loaded[name]
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
-        model, tok = self._model(body["model"])
         prompts = body.get("prompt")
         if isinstance(prompts, str) or (isinstance(prompts, list) and prompts and isinstance(prompts[0], int)):
             prompts = [prompts]
         choices = []
-        with self._lock:
+        with self._lock:  # one request at a time, loading included (transformers' loading is not thread-safe)
+            model, tok = self._model(body["model"])
             for i, prompt in enumerate(prompts or []):
                 ids = tok(prompt, add_special_tokens=False)["input_ids"] if isinstance(prompt, str) else list(prompt)
                 if body.get("echo"):

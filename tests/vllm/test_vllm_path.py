@@ -18,6 +18,7 @@ prefix rule then scores both the same.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
@@ -177,31 +178,50 @@ def test_max_model_len_beyond_the_model_is_refused_before_the_engine_starts(tiny
     assert "Traceback" not in proc.stderr
 
 
-def _compare_available() -> str | None:
-    proc = run(["conj-harness", "compare", "--help"], check=False)
-    if proc.returncode == 0 and "--backend" in proc.stdout:
-        return None
-    return proc.stderr.strip()[-300:] or "no --backend"
-
-
 @needs_vllm
-def test_compare_with_vllm_backend(vllm_ready, tiny_llama, tmp_path_factory):
-    missing = _compare_available()
-    if missing:
-        pytest.skip(f"`conj-harness compare` is not wired into the CLI yet: {missing}")
+def test_compare_with_vllm_backend_loads_each_model_once(vllm_ready, tiny_llama, tmp_path_factory):
     from tests.support.tiny_models import build_llama
 
     tuned = build_llama(tmp_path_factory.mktemp("models") / "tiny-llama-1", seed=1)
     out = tmp_path_factory.mktemp("compare") / "pair"
     run(["conj-harness", "compare", "--base", str(tiny_llama), "--tuned", str(tuned), "--tasks", "conj_icl_en",
-         "conj_xnli_en", "--backend", "vllm", "--model-args", VLLM_ARGS, "--limit", "2", "--process-per", "model",
+         "conj_xnli_en", "--backend", "vllm", "--model-args", VLLM_ARGS, "--limit", "2",
          "--bootstrap", "100", "--no-progress", "--output", str(out)])
     assert (out / "report.md").is_file() and (out / "summary.json").is_file()
     for role in ("base", "tuned"):
         for task in ("conj_icl_en", "conj_xnli_en"):
             assert (out / role / task / "done.json").is_file(), (role, task)
-    launches = (out / "launches.jsonl").read_text()
-    assert "vllm" in launches and "lora" not in launches
+    loads = [json.loads(x)["roles"] for x in (out / "loads.jsonl").read_text().splitlines()]
+    assert loads == [["base"], ["tuned"]]
+    assert json.loads((out / "pair.json").read_text())["backend"] == "vllm"
+
+
+def _responses(out: Path, role: str, task: str) -> list:
+    lines = (out / role / task / "samples.jsonl").read_text().splitlines()
+    return [(s["doc_id"], s["resps"]) for s in map(json.loads, lines)]
+
+
+@needs_vllm
+def test_base_and_lora_adapter_share_one_vllm_engine(vllm_ready, tiny_llama, tmp_path_factory):
+    """One engine with LoRA enabled: the base role without a LoRA request, the tuned role with it - the same
+    answers as two engines (a plain one, and one started with the adapter)."""
+    from tests.support.tiny_models import build_lora
+
+    root = tmp_path_factory.mktemp("lora_pair")
+    lora = build_lora(tiny_llama, root / "lora", seed=3, targets=("q_proj", "v_proj", "o_proj"))
+    tasks = ["conj_icl_en", "conj_xnli_en"]
+    argv = ["conj-harness", "compare", "--base", str(tiny_llama), "--tuned-adapter", str(lora), "--tasks", *tasks,
+            "--backend", "vllm", "--model-args", VLLM_ARGS, "--limit", "3", "--bootstrap", "100", "--no-progress"]
+    run([*argv, "--output", str(root / "one")])
+    run([*argv, "--output", str(root / "two"), "--process-per", "task"])
+    loads = [json.loads(x)["roles"] for x in (root / "one" / "loads.jsonl").read_text().splitlines()]
+    assert loads == [["base", "tuned"]]
+    differ = 0
+    for task in tasks:
+        for role in ("base", "tuned"):
+            assert _responses(root / "one", role, task) == _responses(root / "two", role, task), (role, task)
+        differ += _responses(root / "one", "base", task) != _responses(root / "one", "tuned", task)
+    assert differ  # the adapter changes the answers: the equality above is not vacuous
 
 
 # --- without vLLM -----------------------------------------------------------------------------------------------
