@@ -219,3 +219,19 @@ def test_two_compares_into_one_folder_split_the_units(models, tmp_path):
     assert len(committed) == 2 * 4  # each (model, task) once, whichever process ran it
     assert {p.parent.name for p in out.glob("*/*/done.json")} == {*tasks, "conj_icl_fr"}
     assert len({x["process"] for x in launches(out)}) >= 3  # the second really ran workers too
+
+
+def test_the_model_bar_counts_requests_over_all_tasks(capsys):
+    from conj_harness.lmeval.compat import parse_request_progress
+    from conj_harness.pairs.workers import ModelBar
+
+    bar = ModelBar("pair base", True)
+    bar.plan({"conj_icl_en": 10, "conj_icl_fr": 10, "conj_icl_es": 20})
+    bar.drop("conj_icl_es")  # another compare holds it
+    bar.request_progress(parse_request_progress("Running generate_until requests:  50%|#   | 5/10 [00:01<00:01]"))
+    assert (bar.bar.n, bar.bar.total) == (5, 20)
+    bar.task_done("conj_icl_en")
+    bar.request_progress(parse_request_progress("Requesting API:  30%|#   | 3/10 [00:01<00:02]"))
+    assert (bar.bar.n, bar.bar.total) == (13, 20)
+    bar.close()
+    assert "13/20" in capsys.readouterr().err
