@@ -1,6 +1,6 @@
 """Every use of lm-eval's private APIs, in one place, behind one version check.
 
-conj-harness needs six things lm-eval 0.4.13 has no public API for:
+conj-harness needs seven things lm-eval 0.4.13 has no public API for:
 
 * the fast task index (``lm_eval.tasks._index.TaskIndex``): task, group and tag names without building tasks,
   ~1 s instead of ~10 s - :func:`task_index`;
@@ -12,7 +12,10 @@ conj-harness needs six things lm-eval 0.4.13 has no public API for:
 * the text of lm-eval's request progress bar (``Running <type> requests``), read from a child's output to show
   progress - :func:`parse_request_progress`;
 * a loaded model object's adapter (the vLLM backend's ``lora_request``, the HF backend's ``_model``), to run a
-  base model and its LoRA fine-tune on one load - :func:`set_adapter`.
+  base model and its LoRA fine-tune on one load - :func:`set_adapter`;
+* the environment report every ``simple_evaluate`` call writes into its results
+  (``lm_eval.evaluator.add_env_info``: torch's ``collect_env``, ~1 s of subprocesses), computed once per worker
+  process instead of once per task - :func:`reuse_env_info`.
 
 :func:`model_types` and :func:`create_model` use lm-eval's model registry (public, but kept here with the rest).
 
@@ -202,6 +205,22 @@ def model_types() -> list[str]:
     return sorted(model_registry.keys())
 
 
+def import_backend(backend: str) -> None:
+    """Import what ``backend`` needs (torch, transformers, vLLM) without building anything: the slow part of a
+    start-up, which a worker does while the previous model still runs."""
+    check_version()
+    import contextlib
+    import importlib
+
+    from lm_eval.api.registry import get_model
+
+    get_model(backend)  # imports the backend's lm-eval module
+    for module in {"vllm": ("torch", "vllm"), "vllm-vlm": ("torch", "vllm")}.get(backend, ("torch", "transformers")):
+        # not needed by the backend (an API client), or creating the model will say what is missing
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
 def create_model(backend: str, model_args: dict[str, Any], batch_size: str | int | None,
                  device: str | None) -> Any:
     """lm-eval's model object for ``backend`` (what ``lm_eval --model ... --model_args ...`` builds), once."""
@@ -209,6 +228,28 @@ def create_model(backend: str, model_args: dict[str, Any], batch_size: str | int
     from lm_eval.api.registry import get_model
 
     return get_model(backend).create_from_arg_obj(dict(model_args), {"batch_size": batch_size, "device": device})
+
+
+def reuse_env_info() -> None:
+    """Make ``simple_evaluate`` compute its environment report once in this process and reuse it (a model worker
+    runs one ``simple_evaluate`` per task; the report - library versions, GPUs, pip packages - cannot change)."""
+    check_version()
+    import copy
+
+    import lm_eval.evaluator as evaluator
+
+    original = evaluator.add_env_info
+    if getattr(original, "conj_reused", False):
+        return
+    cached: dict[str, Any] = {}
+
+    def add_env_info(storage: dict[str, Any]) -> None:
+        if not cached:
+            original(cached)
+        storage.update(copy.deepcopy(cached))
+
+    add_env_info.conj_reused = True  # type: ignore[attr-defined]
+    evaluator.add_env_info = add_env_info
 
 
 def set_adapter(lm: Any, backend: str, adapter: str | None) -> None:

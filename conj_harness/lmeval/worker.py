@@ -14,13 +14,14 @@ into one folder never run the same unit):
 ===========  ====================================================================================================
 event        fields
 ===========  ====================================================================================================
-loaded     role(s) the model serves, seconds (one per model load: what the benchmarks count)
-plan       role, requests per task (the parent's progress bar and ETA over all the model's tasks)
-next       role: the worker waits for one stdin line ``{"task": NAME}``, or ``{"task": null}`` for the next role
-done       role, task, output (the task's --output_path), seconds
-failed     role, task, error (lm-eval's reason); the worker goes on with the next task
+ready        the gate (a worker started early): the slow imports are done; it waits for one stdin line to load
+loaded       role(s) the model serves, seconds (one per model load: what the benchmarks count)
+plan           role, requests per task (the parent's progress bar and ETA over all the model's tasks)
+next           role: the worker waits for one stdin line ``{"task": NAME}``, or ``{"task": null}`` for the next role
+done           role, task, output (the task's --output_path), seconds
+failed       role, task, error (lm-eval's reason); the worker goes on with the next task
 role_failed  role, error: its adapter would not attach; the parent fails the role's remaining tasks
-fatal      error: nothing could run (a bad model folder, missing data) - before the model loads
+fatal         error: nothing could run (a bad model folder, missing data) - before the model loads
 ===========  ====================================================================================================
 """
 
@@ -58,12 +59,15 @@ def _prepared_args(job: dict[str, Any]) -> argparse.Namespace:
     return args
 
 
-def _requests_per_task(tasks: list[str], manager: Any, limit: float | None) -> dict[str, int]:
-    """How many requests each task will send (documents, times choices for multiple-choice tasks)."""
-    from lm_eval.tasks import get_task_dict
+def _build_tasks(names: list[str], manager: Any) -> dict[str, Any]:
+    """lm-eval's task objects for one role, built once (simple_evaluate takes them instead of names)."""
+    return dict(manager.load(names)["tasks"]) if names else {}
 
+
+def _requests_per_task(tasks: dict[str, Any], limit: float | None) -> dict[str, int]:
+    """How many requests each task will send (documents, times choices for multiple-choice tasks)."""
     counts = {}
-    for name, task in get_task_dict(tasks, manager).items():
+    for name, task in tasks.items():
         docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
         n = len(docs) if docs is not None else 0
         if limit is not None:
@@ -82,7 +86,7 @@ def _seeds(seed: str) -> dict[str, int | None]:
             "fewshot_random_seed": parts[3]}
 
 
-def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, manager: Any,
+def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, built: Any, manager: Any,
               metadata: dict[str, Any], model_args: dict[str, Any]) -> Path:
     import lm_eval
     from lm_eval.loggers import EvaluationTracker
@@ -92,7 +96,8 @@ def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, man
     cache.parent.mkdir(parents=True, exist_ok=True)
     tracker = EvaluationTracker(output_path=str(out))
     results = lm_eval.simple_evaluate(
-        model=lm, model_args=model_args, tasks=[task], task_manager=manager, limit=job.get("limit"),
+        model=lm, model_args=model_args, tasks=[built if built is not None else task], task_manager=manager,
+        limit=job.get("limit"),
         log_samples=True, use_cache=str(cache), gen_kwargs=job.get("gen_kwargs"),
         apply_chat_template=bool(role.get("chat_template")), evaluation_tracker=tracker, metadata=metadata,
         batch_size=job.get("batch_size"), device=job.get("device") or "cuda:0",
@@ -116,6 +121,12 @@ def run(job: dict[str, Any]) -> int:
     model_args = args.model_args if isinstance(args.model_args, dict) else {}
     metadata = {**model_args, **(args.metadata or {})}  # what lm-eval's CLI gives the tasks
     manager = ConjTaskManager(include_path=job.get("include_path"), metadata=metadata)
+    compat.import_backend(job["backend"])  # the slow imports (torch, transformers, vLLM) before the gate
+    compat.reuse_env_info()  # lm-eval's environment report: once per worker, not once per task
+    if job.get("gate"):  # started early, while the previous model's worker runs: wait for it to exit
+        emit("ready")
+        if not sys.stdin.readline():
+            return 0  # the parent is gone
     start = time.monotonic()
     # lm-eval's CLI default device: HFLM falls back to the CPU from "cuda:0" when there is no GPU, not from None
     lm = compat.create_model(job["backend"], model_args, job.get("batch_size"), job.get("device") or "cuda:0")
@@ -130,8 +141,10 @@ def run(job: dict[str, Any]) -> int:
                 emit("role_failed", role=role["role"], error=f"{type(e).__name__}: {str(e)[:500]}")
                 continue
         try:
-            emit("plan", role=role["role"], requests=_requests_per_task(role["tasks"], manager, job.get("limit")))
-        except Exception as e:  # noqa: BLE001 - the plan only feeds the progress bar
+            built = _build_tasks(role["tasks"], manager)
+            emit("plan", role=role["role"], requests=_requests_per_task(built, job.get("limit")))
+        except Exception as e:  # noqa: BLE001 - a task that does not build fails when it runs, with lm-eval's reason
+            built = {}
             emit("plan", role=role["role"], requests={}, note=f"{type(e).__name__}: {e}")
         while True:
             emit("next", role=role["role"])
@@ -143,7 +156,7 @@ def run(job: dict[str, Any]) -> int:
                 break
             t0 = time.monotonic()
             try:
-                out = _run_task(lm, job, role, task, manager, metadata, model_args)
+                out = _run_task(lm, job, role, task, built.pop(task, None), manager, metadata, model_args)
             except (Exception, SystemExit) as e:  # noqa: BLE001 - one task's failure must not stop the others
                 failed += 1
                 traceback.print_exc()

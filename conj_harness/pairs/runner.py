@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +35,10 @@ from conj_harness.pairs.workers import (
     ModelBar,
     UnitQueue,
     UnitResult,
+    Worker,
     adapter_mode,
     record_failure,
     run_unit,
-    run_worker,
     worker_error,
 )
 
@@ -125,7 +126,8 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         print(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
               "safety runs from their saved generations (no inference)", file=sys.stderr)
     lock.share()
-    _announce_settings(spec, store)
+    settings = threading.Thread(target=_announce_settings, args=(spec, store), daemon=True)
+    settings.start()  # loads both tokenizers (seconds for big vocabularies): alongside the first model's start-up
     units = [(r, t) for r in ROLES for t in tasks]
     pending = [(r, t) for r, t in units if store.state(r, t, spec.identity(r)) != "done"]
     skipped = len(units) - len(pending)
@@ -147,10 +149,9 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         if process_per == "task":
             _run_per_task(spec, store, queue, label, on_unit)
         else:
-            groups = [list(ROLES)] if adapter_mode(spec) else [[r] for r in ROLES]
-            for roles in groups:
-                _run_model(spec, store, queue, [r for r in roles if queue.remaining(r)], label, bars, on_unit)
+            _run_models(spec, store, queue, label, bars, on_unit)
     finally:
+        settings.join()
         store.clear_scratch()
     if queue.busy:
         holders = sorted({h for _r, _t, h in queue.busy})
@@ -172,15 +173,36 @@ def _run_per_task(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str
                 claim.release()
 
 
+def _run_models(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str, bars: bool,
+                on_unit: Callable[[UnitResult, Callable[[str], None]], None]) -> None:
+    """A worker per model, one after the other. Once a model is loaded, the next model's worker starts and waits at
+    its gate: its imports and checks overlap this model's tasks, and its model loads once this worker has exited."""
+    groups = [list(ROLES)] if adapter_mode(spec) else [[r] for r in ROLES]
+    groups = [[r for r in g if queue.remaining(r)] for g in groups]
+    groups = [g for g in groups if g]
+    early: list[Worker] = []
+    try:
+        for i, roles in enumerate(groups):
+            worker = early.pop() if early else Worker(spec, store, queue, roles)
+            if i + 1 < len(groups):
+                nxt = Worker(spec, store, queue, groups[i + 1], gate=True)
+                early.append(nxt)
+                worker.on_loaded = nxt.start
+            _run_model(spec, store, queue, roles, label, bars, on_unit, worker)
+    finally:
+        for worker in early:
+            worker.abandon()
+
+
 def _run_model(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], label: str, bars: bool,
-               on_unit: Callable[[UnitResult, Callable[[str], None]], None]) -> None:
-    """One model's (or a base + adapter pair's) tasks in one worker; one new worker for tasks a crash left."""
-    if not roles:
-        return
+               on_unit: Callable[[UnitResult, Callable[[str], None]], None], worker: Worker) -> None:
+    """One model's (or a base + adapter pair's) tasks in ``worker``; one new worker for tasks a crash left."""
     bar = ModelBar(f"{label} {'+'.join(roles)}", bars)
     try:
         for attempt in range(1, WORKER_RESTARTS + 2):
-            outcome = run_worker(spec, store, queue, roles, bar, on_unit, number=attempt)
+            if attempt > 1:
+                worker = Worker(spec, store, queue, roles, number=attempt)
+            outcome = worker.run(bar, on_unit)
             left = sum(len(queue.remaining(r)) for r in roles)
             if not left:
                 return

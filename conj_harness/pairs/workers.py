@@ -4,7 +4,7 @@
 (:meth:`~conj_harness.pairs.store.PairStore.claim`): a unit finished or claimed by another compare writing into the
 same folder (another node of a split run) is skipped, so no unit runs twice.
 
-:func:`run_worker` starts ``python -m conj_harness.lmeval.worker`` (:mod:`conj_harness.lmeval.worker`): one model
+A :class:`Worker` runs ``python -m conj_harness.lmeval.worker`` (:mod:`conj_harness.lmeval.worker`): one model
 load for all of a model's tasks - and for both roles when the tuned model is the base plus a LoRA adapter on hf or
 vLLM. It reads the worker's events as they come: each finished task is committed to the store at once (a crash or
 Ctrl-C loses at most the task in progress, whose finished requests are in the request cache), a failed task is
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from conj_harness.files import atomic
 from conj_harness.lmeval import compat, outputs
@@ -155,7 +156,7 @@ def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelB
     store.log_launch(role, [task], cmd, process_tag())
     log = store.unit_log(role, task)
     start = time.monotonic()
-    rc = _stream(cmd, log, lambda _event, _reply: None, bar.request_progress)
+    rc = _stream(cmd, log, bar.request_progress)
     seconds = time.monotonic() - start
     if rc != 0:
         return record_failure(store, role, task, f"lm-eval exited with status {rc}", rc, cmd, seconds, log)
@@ -256,34 +257,55 @@ class ModelBar:
             self.bar = None
 
 
-class _Worker:
-    """The parent's side of one worker process: answers its ``next`` events from the queue, commits its tasks."""
+class Worker:
+    """The parent's side of one worker process: answers its ``next`` events from the queue, commits its tasks.
 
-    def __init__(self, spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], bar: ModelBar,
-                 on_unit: UnitCallback, number: int) -> None:
-        self.spec, self.store, self.queue, self.bar, self.on_unit = spec, store, queue, bar, on_unit
-        scratch = store.scratch(f"worker_{number}")
-        job = worker_job(spec, store, roles, scratch)
+    ``gate=True``: :meth:`start` it early, while the previous model's worker still runs - it does its slow imports
+    and checks, then waits at the gate; :meth:`run` opens the gate, so its model loads only once the GPU is free.
+    """
+
+    def __init__(self, spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], number: int = 1,
+                 gate: bool = False) -> None:
+        self.spec, self.store, self.queue, self.gate = spec, store, queue, gate
+        self.scratch = store.scratch(f"worker_{'+'.join(roles)}_{number}")
+        job = worker_job(spec, store, roles, self.scratch)
+        job["gate"] = gate
         for entry in job["roles"]:
             entry["tasks"] = queue.remaining(entry["role"])  # for the plan (the bar); the parent decides the order
-        atomic.write_json(scratch / "job.json", job)
-        self.cmd = [sys.executable, "-m", "conj_harness.lmeval.worker", str(scratch / "job.json")]
+        atomic.write_json(self.scratch / "job.json", job)
+        self.cmd = [sys.executable, "-m", "conj_harness.lmeval.worker", str(self.scratch / "job.json")]
         self.process = f"{process_tag()}:{'+'.join(roles)}#{number}"
         for role in roles:
             store.log_launch(role, queue.remaining(role), self.cmd, self.process)
         self.outcome = WorkerOutcome(log=store.worker_log(roles, number))
         self.running: dict[str, Any] = {}  # the unit in progress: role, task, claim, start
+        self.child: _Child | None = None
+        self.bar: ModelBar = ModelBar("", False)
+        self.on_unit: UnitCallback = lambda _unit, _write: None
+        #: Called once the model is loaded (the runner then starts the next model's worker early).
+        self.on_loaded: Callable[[], None] = lambda: None
 
     @property
     def log(self) -> Path:
         assert self.outcome.log is not None
         return self.outcome.log
 
+    def start(self) -> None:
+        if self.child is None:
+            self.child = _Child(self.cmd, self.log)
+
+    def abandon(self) -> None:
+        """Stop a worker that was started early but will not run (an interrupted compare)."""
+        if self.child is not None:
+            self.child.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
     def handle(self, event: dict[str, Any], reply: Callable[[dict[str, Any]], None]) -> None:
         kind, role = event.get("event"), str(event.get("role", ""))
         if kind == "loaded":
             self.outcome.loads += 1
             self.store.log_load(list(event.get("roles") or []), float(event.get("seconds") or 0), self.process)
+            self.on_loaded()
         elif kind == "plan":
             self.bar.plan({str(k): int(v) for k, v in (event.get("requests") or {}).items()})
         elif kind == "next":
@@ -316,9 +338,14 @@ class _Worker:
         self.bar.task_done(unit.task)
         self.on_unit(unit, self.bar.write)
 
-    def run(self) -> WorkerOutcome:
+    def run(self, bar: ModelBar, on_unit: UnitCallback) -> WorkerOutcome:
+        self.bar, self.on_unit = bar, on_unit
+        self.start()
+        assert self.child is not None
         try:
-            self.outcome.returncode = _stream(self.cmd, self.log, self.handle, self.bar.request_progress)
+            if self.gate:
+                self.child.reply({"go": True})
+            self.outcome.returncode = self.child.pump(self.handle, bar.request_progress)
             if self.running:  # the worker died inside a task: that task fails, with its log's tail
                 seconds = time.monotonic() - self.running["start"]
                 reason = f"the model worker stopped (exit status {self.outcome.returncode}) during this task"
@@ -327,14 +354,8 @@ class _Worker:
         finally:
             if self.running:  # interrupted (Ctrl-C): the unit stays pending, its finished requests are cached
                 self.running.pop("claim").release()
-            self.store.clear_scratch()
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return self.outcome
-
-
-def run_worker(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], bar: ModelBar,
-               on_unit: UnitCallback, number: int = 1) -> WorkerOutcome:
-    """One worker for ``roles`` (two: base + adapter on one load), fed from ``queue`` (see the module docstring)."""
-    return _Worker(spec, store, queue, roles, bar, on_unit, number).run()
 
 
 def worker_error(outcome: WorkerOutcome) -> str:
@@ -348,32 +369,37 @@ def worker_error(outcome: WorkerOutcome) -> str:
 # --- the child process ------------------------------------------------------------------------------------------
 
 
-def _stream(cmd: list[str], log: Path, handle: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None],
-            on_progress: Callable[[compat.RequestProgress], None]) -> int:
-    """Run ``cmd`` with its output into ``log``; hand each ``@@conj`` event (and a way to answer it on the child's
-    stdin) to ``handle``, and lm-eval's request bar to ``on_progress``. Ctrl-C stops the child, then re-raises."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE, env=env)
-        assert proc.stdout is not None and proc.stdin is not None
-        stdin: IO[bytes] = proc.stdin
+class _Child:
+    """A child process with its output going to a log, its events read from it, and answers on its stdin."""
 
-        def reply(message: dict[str, Any]) -> None:
-            try:
-                stdin.write((json.dumps(message) + "\n").encode())
-                stdin.flush()
-            except (BrokenPipeError, OSError):
-                pass  # the worker is gone; its exit status tells why
+    def __init__(self, cmd: list[str], log: Path) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.sink = open(log, "wb")  # noqa: SIM115 - closed when the child is done (pump) or stopped
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
+                                     env=env)
 
+    def reply(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the worker is gone; its exit status tells why
+
+    def pump(self, handle: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None],
+             on_progress: Callable[[compat.RequestProgress], None]) -> int:
+        """Copy the child's output to the log until it exits; hand each ``@@conj`` event (with :meth:`reply`) to
+        ``handle`` and lm-eval's request bar to ``on_progress``. Ctrl-C stops the child, then re-raises."""
+        assert self.proc.stdout is not None
         pending = b""
         try:
             while True:
-                chunk = os.read(proc.stdout.fileno(), 65536)
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
                     break
-                sink.write(chunk)
-                sink.flush()
+                self.sink.write(chunk)
+                self.sink.flush()
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
@@ -383,20 +409,36 @@ def _stream(cmd: list[str], log: Path, handle: Callable[[dict[str, Any], Callabl
                             event = json.loads(line[len(EVENT):])
                         except ValueError:
                             continue
-                        handle(event, reply)
+                        handle(event, self.reply)
                 state = compat.parse_request_progress(pending[-4096:].decode("utf-8", "replace"))
                 if state is not None:
                     on_progress(state)
                 if len(pending) > 1 << 20:  # a bar redrawing with \r and no newline: keep only the tail
                     pending = pending[-4096:]
-            with_code = proc.wait()
-            stdin.close()
-            return with_code
+            return self.proc.wait()
         except BaseException:  # Ctrl-C or an error here: stop the worker we started, then re-raise
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            self.stop()
             raise
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.close()
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+        self.sink.close()
+
+
+def _stream(cmd: list[str], log: Path, on_progress: Callable[[compat.RequestProgress], None]) -> int:
+    """Run ``cmd`` (a ``conj-eval`` unit: no events) with its output into ``log``; its bar to ``on_progress``."""
+    return _Child(cmd, log).pump(lambda _event, _reply: None, on_progress)

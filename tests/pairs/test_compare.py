@@ -162,7 +162,7 @@ def test_report_rerenders_from_samples_without_inference(compared, monkeypatch):
     def no_inference(*a, **k):
         raise AssertionError("report must not run a model")
 
-    monkeypatch.setattr(workers, "_stream", no_inference)
+    monkeypatch.setattr(workers, "_Child", no_inference)
     n_launches = len(launches(compared))
     conj("report", compared)
     assert len(launches(compared)) == n_launches
