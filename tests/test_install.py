@@ -68,9 +68,11 @@ def test_plain_install_used_from_the_checkout(newcomer_venv, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failures"] == [] and {r["task"] for r in summary["rows"]} == {
         "conj_icl_en", "conj_icl_leet", "conj_icl_piglatin"}
-    # the children ran the checkout's package with the installed interpreter
-    launch = json.loads((out / "launches.jsonl").read_text().splitlines()[0])
-    assert launch["cmd"][:3] == [str(newcomer_venv / "bin" / "python"), "-m", "conj_harness.cli.conj_eval"]
+    # the model workers (one per model) ran the checkout's package with the installed interpreter
+    launches = [json.loads(line) for line in (out / "launches.jsonl").read_text().splitlines()]
+    assert {launch["role"] for launch in launches} == {"base", "tuned"}
+    for launch in launches:
+        assert launch["cmd"][:3] == [str(newcomer_venv / "bin" / "python"), "-m", "conj_harness.lmeval.worker"]
 
 
 def test_plain_install_used_from_another_folder(newcomer_venv, tmp_path):
