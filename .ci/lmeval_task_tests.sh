@@ -20,4 +20,16 @@ if ! grep -q "^# lm-eval $version" "$dest" 2>/dev/null; then
       cat "$tmp/lm_eval-$version/tests/test_tasks.py"; } > "$dest"
 fi
 # Only its BaseTasks checks run (tests/lmeval/upstream/conftest.py deselects the rest, which need the hub).
-CONJ_DATA_DIR=${CONJ_DATA_DIR:-../shared/data} "$PY" -m pytest -q -p no:cacheprovider "$dest"
+data=${CONJ_DATA_DIR:-../shared/data}
+# lm-eval's own gsm8k and xnli_en, conjugated offline (ciphers, the mirror's files), are checked too.
+work=$(mktemp -d)
+trap 'rm -rf "$work" "${tmp:-}"' EXIT
+head -n 30 "$data/gsm8k/test.jsonl" > "$work/train.jsonl"
+conj=$(dirname "$PY")/conj-harness
+CONJ_USER_TASKS="$work/tasks" "$conj" conjugate gsm8k --to leet,piglatin --limit 20 \
+    --data-files "test=$data/gsm8k/test.jsonl,train=$work/train.jsonl" >/dev/null
+CONJ_USER_TASKS="$work/tasks" "$conj" conjugate xnli_en --to leet,piglatin --limit 20 \
+    --data-files "validation=$data/xnli/validation/en.jsonl" >/dev/null
+extra=$(cd "$work/tasks" && find . -name 'conj_*.yaml' -exec basename {} .yaml \; | sort | paste -sd, -)
+CONJ_DATA_DIR=$data CONJ_USER_TASKS="$work/tasks" CONJ_CONTRACT_TASKS=$extra \
+    "$PY" -m pytest -q -p no:cacheprovider "$dest"

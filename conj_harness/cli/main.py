@@ -7,6 +7,7 @@ Subcommands:
   conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
   translate        translate stdin lines (a cipher, or a language through a backend), one output line per line
   add-language     add a language conjugate to the task families (translated once, cached, offline after)
+  conjugate        put any lm-eval task through conjugates: conj_<task>_<c> tasks, with round-trip chrF
   cache            stats | export FILE | import FILE of the persistent translation cache
   download-data    write the offline data mirror that CONJ_DATA_DIR reads
   compare          base vs fine-tuned on conj tasks: drop, recovery, paired significance, report
@@ -30,11 +31,11 @@ def _tasks_dir(_args: argparse.Namespace) -> None:
     print(tasks_dir())
 
 
-def _tasks(_args: argparse.Namespace) -> None:
-    from conj_harness.lmeval.registration import local_task_names
+def _tasks(args: argparse.Namespace) -> None:
+    from conj_harness.lmeval.registration import local_task_fidelity
 
-    for name in local_task_names():
-        print(name)
+    for name, fidelity in local_task_fidelity(args.include_path).items():
+        print(f"{name:40} {fidelity}".rstrip())
 
 
 def _conjugates(args) -> None:
@@ -122,6 +123,41 @@ def _add_language(args) -> None:
           + ("" if not args.out else f" --include_path {out_dir}"), file=sys.stderr)
 
 
+def _conjugate(args) -> None:
+    from conj_harness import conjugates
+    from conj_harness.files.user_dirs import user_tasks_dir
+    from conj_harness.lmeval.conjugated import ConjugateRequest, conjugate_tasks
+
+    names = [c.strip() for c in args.to.split(",") if c.strip()]
+    if not names:
+        raise ConjError("--to needs at least one conjugate, e.g. --to leet,piglatin,fr")
+    data_files = {}
+    for item in (args.data_files or "").split(","):
+        if item.strip():
+            split, sep, path = item.partition("=")
+            if not sep or not split.strip() or not path.strip():
+                raise ConjError(f"--data-files {item!r}: expected SPLIT=PATH, e.g. test=gsm8k/test.jsonl")
+            data_files[split.strip()] = path.strip()
+    languages = any(conjugates.get(c).kind == "language" for c in names)
+    out_dir = Path(args.out) if args.out else user_tasks_dir()
+    request = ConjugateRequest(
+        tasks=list(args.task), conjugates=names, out_dir=out_dir, answer_space=args.answer_space,
+        include_path=args.include_path, data_files=data_files, limit=args.limit, fewshot_pool=args.fewshot_pool,
+        min_chrf=args.min_chrf, force=args.force,
+        layer_factory=(lambda: _layer(args, "en", names[0])) if languages else None,
+        backend=args.backend or ("google" if languages else None), mt_model=args.mt_model)
+    written = conjugate_tasks(request, progress=lambda m: print(f"conj-harness conjugate: {m}", file=sys.stderr))
+    for w in written:
+        chrf = w.fidelity.get("roundtrip_chrf")
+        rate = w.fidelity.get("pass_rate")
+        shown = "" if chrf is None else f"  round-trip chrF {chrf:.1f}"
+        shown += "" if rate is None else f"  language check {rate:.0%}"
+        print(f"{w.path}{'' if w.changed else '  (unchanged)'}{shown}")
+    tags = sorted({f"conj_{w.task}" for w in written})
+    print(f"run them with: conj-eval --tasks {','.join(tags)} ..."
+          + ("" if not args.out else f" --include_path {out_dir}"), file=sys.stderr)
+
+
 def _cache(args) -> None:
     from conj_harness.translation.cache import TranslationCache
 
@@ -160,12 +196,37 @@ def _demo(args) -> None:
         raise ConjError(f"{len(outcome.failures)} demo run(s) failed; see the eval.log files under {args.output}")
 
 
+def _add_conjugate_parser(sub) -> None:
+    cj = sub.add_parser("conjugate", help="put lm-eval tasks through conjugates (conj_<task>_<c> task YAMLs)",
+                        description="Write conj_<task>_<c> for every conjugate, the baseline conj_<task>_en and the "
+                                    "tag conj_<task>: the task's prompts, few-shot examples, choices and stop "
+                                    "sequences conjugated once per document; generated answers mapped back to "
+                                    "English before the task's own filters and metrics.")
+    cj.add_argument("task", nargs="+", help="lm-eval task, group or tag names (built-in, --include-path, added)")
+    cj.add_argument("--to", required=True, help="conjugates, comma-separated: leet, piglatin, any ISO 639-1 code")
+    cj.add_argument("--out", help="task folder to write (default: the user task folder conj-eval reads)")
+    cj.add_argument("--answer-space", choices=["english", "conjugate"], default="english",
+                    help="generate_until tasks: map answers back to English before scoring (default), or score "
+                         "them as generated (answers a conjugate leaves unchanged, e.g. numbers under a cipher)")
+    cj.add_argument("--include-path", help="extra task folders (as lm-eval --include_path)")
+    cj.add_argument("--data-files", help="local files for the task's splits, e.g. test=gsm8k/test.jsonl,"
+                                         "train=gsm8k/train.jsonl (the dataset then loads offline)")
+    cj.add_argument("--limit", type=int, help="conjugate only the first N evaluation documents")
+    cj.add_argument("--fewshot-pool", type=int, help="conjugate only the first N few-shot documents (default all)")
+    cj.add_argument("--min-chrf", type=float, help="refuse a task whose round-trip chrF (0-100) is below this")
+    cj.add_argument("--force", action="store_true", help="replace a conj_<task>_<c> written with other content")
+    _add_backend_args(cj)
+    cj.set_defaults(func=_conjugate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conj-harness", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("tasks-dir", help="print the task folder for lm_eval --include_path").set_defaults(func=_tasks_dir)
-    sub.add_parser("tasks", help="list conj_* tasks and tags").set_defaults(func=_tasks)
+    ts = sub.add_parser("tasks", help="list conj_* tasks and tags, with the round-trip chrF of translated ones")
+    ts.add_argument("--include-path", help="extra task folders (as lm-eval --include_path)")
+    ts.set_defaults(func=_tasks)
     c = sub.add_parser("conjugates", help="list conjugates")
     c.add_argument("--all", action="store_true", help="include every language code")
     c.set_defaults(func=_conjugates)
@@ -180,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="task folder to write (default $CONJ_USER_TASKS or ~/.local/share/conj_harness/tasks)")
     _add_backend_args(a)
     a.set_defaults(func=_add_language)
+    _add_conjugate_parser(sub)
     k = sub.add_parser("cache", help="the persistent translation cache")
     k.add_argument("action", choices=["stats", "export", "import"])
     k.add_argument("file", nargs="?", help="JSONL file for export/import")

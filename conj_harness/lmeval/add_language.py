@@ -27,6 +27,7 @@ from conj_harness.errors import ConjError
 from conj_harness.families import icl, safety, xnli
 from conj_harness.files import atomic
 from conj_harness.lmeval import taskgen
+from conj_harness.translation.fidelity import roundtrip_chrf
 from conj_harness.translation.layer import TranslationLayer
 
 N1, N2 = "13", "17"  # fixed numbers in the math question: found again in its translation
@@ -95,6 +96,11 @@ def _write_yaml(folder: Path, family: str, code: str, layer: TranslationLayer, *
     s = layer.stats
     translation = {"backend": layer.backend.name, "model": layer.backend.model, "strings": s.requested,
                    "checked": s.checked, "check_failed": s.check_failed, "pass_rate": s.pass_rate}
+    # round-trip chrF: every string translated for this family, back to English through the same backend (cached)
+    sources = [t for t in layer.from_english if t.strip()]
+    score = roundtrip_chrf(sources, [layer.from_english[t] for t in sources],
+                           lambda texts: layer.translate(texts, code, "en"))
+    translation.update(roundtrip_chrf=score["score"], roundtrip_below_50=score["below"])
     return taskgen.write_user_task(folder.parent, family, code, dataset_kwargs, translation)
 
 

@@ -1,6 +1,6 @@
 """Every use of lm-eval's private APIs, in one place, behind one version check.
 
-conj-harness needs seven things lm-eval 0.4.13 has no public API for:
+conj-harness needs eight things lm-eval 0.4.13 has no public API for:
 
 * the fast task index (``lm_eval.tasks._index.TaskIndex``): task, group and tag names without building tasks,
   ~1 s instead of ~10 s - :func:`task_index`;
@@ -13,6 +13,9 @@ conj-harness needs seven things lm-eval 0.4.13 has no public API for:
   progress - :func:`parse_request_progress`;
 * a loaded model object's adapter (the vLLM backend's ``lora_request``, the HF backend's ``_model``), to run a
   base model and its LoRA fine-tune on one load - :func:`set_adapter`;
+* lm-eval's YAML loader (``lm_eval.tasks._yaml_loader``): a task's config with its includes and ``!function``
+  values resolved, to build it with other data files, and one ``!function`` reference imported when a conjugated
+  task reuses the original task's filter - :func:`build_task_from_yaml`, :func:`yaml_function`;
 * the environment report every ``simple_evaluate`` call writes into its results
   (``lm_eval.evaluator.add_env_info``: torch's ``collect_env``, ~1 s of subprocesses), computed once per worker
   process instead of once per task - :func:`reuse_env_info`.
@@ -111,6 +114,41 @@ def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
         out[name] = IndexEntry(name, kind, tuple(members), entry.yaml_path,  # type: ignore[arg-type]
                                dict(entry.cfg or {}) if kind == "task" else {})
     return out
+
+
+def builtin_tasks_dir() -> Path:
+    """The folder of lm-eval's own task YAMLs (what a full TaskManager indexes)."""
+    check_version()
+    import lm_eval.tasks
+
+    return Path(lm_eval.tasks.__file__).resolve().parent
+
+
+def build_task_from_yaml(yaml_path: Path, overrides: dict[str, Any]) -> Any:
+    """lm-eval's task object for the task YAML at ``yaml_path`` with ``overrides`` applied to its config (e.g.
+    ``dataset_path``/``dataset_kwargs`` pointing at local files); its documents are loaded here."""
+    check_version()
+    from lm_eval.api.task import ConfigurableTask
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    config = {**load_yaml(yaml_path, resolve_func=True), **overrides}
+    if "class" in config:
+        raise TypeError(f"{config.get('task')} is a Python task class, not a YAML task")
+    for key in ("tag", "group", "task_list"):
+        config.pop(key, None)
+    metadata = config.get("metadata")
+    config["metadata"] = dict(metadata) if isinstance(metadata, dict) else {}
+    return ConfigurableTask(config=config)
+
+
+def yaml_function(reference: str) -> Any:
+    """The object a ``!function`` in a task YAML names, given as :func:`task_index` leaves it (``DIR/module.name``:
+    the YAML's folder joined with the reference)."""
+    check_version()
+    from lm_eval.tasks._yaml_loader import _import_func_in_yml
+
+    folder, _, qualified = reference.rpartition("/")
+    return _import_func_in_yml(qualified, Path(folder or "."))
 
 
 # --- the CLI ----------------------------------------------------------------------------------------------------

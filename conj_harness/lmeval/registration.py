@@ -112,6 +112,22 @@ def local_task_names(include_path=None) -> list[str]:
     return sorted(compat.task_index(search_paths(include_path)))
 
 
+def local_task_fidelity(include_path=None) -> dict[str, str]:
+    """Each local task, group and tag with the fidelity its metadata records (conjugated or added languages):
+    round-trip chrF and language-check pass rate, as one short text ("" for the shipped tasks)."""
+    out = {}
+    for name, entry in sorted(compat.task_index(search_paths(include_path)).items()):
+        meta = entry.config.get("metadata")
+        info = (meta.get("conjugation") or meta.get("translation") or {}) if isinstance(meta, dict) else {}
+        parts = []
+        if isinstance(info, dict) and info.get("roundtrip_chrf") is not None:
+            parts.append(f"chrF {info['roundtrip_chrf']:.1f}")
+        if isinstance(info, dict) and info.get("pass_rate") is not None:
+            parts.append(f"language check {info['pass_rate']:.0%}")
+        out[name] = "  ".join(parts)
+    return out
+
+
 def resolve_tasks(specs: Iterable[str], include_path=None) -> list[str]:
     """Expand names, comma lists, globs (``conj_*``) and families (tags such as ``conj_icl``) to task names.
 

@@ -73,7 +73,7 @@ def load_pair_dir(folder: str | Path) -> PairData:
         for task in tasks:
             state = store.state(role, task, info.get("identity") or None)
             if state == "done":
-                side.samples[task] = outputs.read_samples(store.samples_path(role, task))
+                side.samples[task] = first_filter(outputs.read_samples(store.samples_path(role, task)))
                 side.results[task] = store.results(role, task)
             elif state == "failed":
                 side.failed[task] = store.failure(role, task)
@@ -84,6 +84,13 @@ def load_pair_dir(folder: str | Path) -> PairData:
                     tasks=tasks, meta=record, tokenizers=store.tokenizers(), pending=pending, source_dir=store.root)
 
 
+def first_filter(samples: list[dict]) -> list[dict]:
+    """One sample per document: a task with several filter pipelines (gsm8k's ``strict-match`` and
+    ``flexible-extract``) logs each document once per filter; the report scores the task's first filter."""
+    names = list(dict.fromkeys(s.get("filter") for s in samples))
+    return samples if len(names) <= 1 else [s for s in samples if s.get("filter") == names[0]]
+
+
 def load_run(folder: str | Path, role: str = "run") -> Side:
     """Read one lm-eval ``--output_path`` folder written with ``--log_samples`` (latest run of each task)."""
     folder = Path(folder)
@@ -92,7 +99,7 @@ def load_run(folder: str | Path, role: str = "run") -> Side:
     run = outputs.find_run(folder, what=f"--{role}-run")
     side = Side(label=str(folder))
     for task, path in run.samples.items():
-        side.samples[task] = outputs.read_samples(path)
+        side.samples[task] = first_filter(outputs.read_samples(path))
         side.results[task] = outputs.read_results(run.results.get(task))
     any_results = next((r for r in side.results.values() if r), {})
     side.model, side.adapter = outputs.model_from_config(any_results.get("config") or {})

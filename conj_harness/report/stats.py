@@ -178,12 +178,18 @@ def recovery_fraction(drop_en: float | None, drop_c: float | None) -> float | No
 # --- pairing two sample lists by document id ------------------------------------------------------------------
 
 
+def stable_id(doc: object):
+    """A document's stable id: its ``id``, or ``_conj_id`` (the source document of a conjugated lm-eval task,
+    the same in every conjugate of it); None when it has neither."""
+    if not isinstance(doc, dict):
+        return None
+    return doc["id"] if doc.get("id") is not None else doc.get("_conj_id")
+
+
 def doc_key(sample: dict):
-    """A sample's pairing key: the doc's stable ``id`` when it has one, else lm-eval's ``doc_id``."""
-    doc = sample.get("doc")
-    if isinstance(doc, dict) and "id" in doc and doc["id"] is not None:
-        return doc["id"]
-    return sample.get("doc_id")
+    """A sample's pairing key: the doc's stable id when it has one, else lm-eval's ``doc_id``."""
+    found = stable_id(sample.get("doc"))
+    return found if found is not None else sample.get("doc_id")
 
 
 @dataclass
@@ -222,7 +228,7 @@ def pair_samples(base: Sequence[dict], tuned: Sequence[dict]) -> Paired:
     Unmatched documents are listed in ``base_only`` / ``tuned_only``; matched ones come sorted by key.
     """
     def has_id(s: dict) -> bool:
-        return isinstance(s.get("doc"), dict) and s["doc"].get("id") is not None
+        return stable_id(s.get("doc")) is not None
 
     key = "id"
     b_idx = t_idx = None

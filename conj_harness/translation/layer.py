@@ -52,6 +52,8 @@ class TranslationLayer:
         self.strict = strict
         self.batch_size = batch_size
         self.stats = TranslationStats()
+        #: (English source, translation) of every distinct string translated from English (for round-trip chrF).
+        self.from_english: dict[str, str] = {}
 
     def _model(self, source: str, target: str) -> str:
         model_for = getattr(self.backend, "model_for", None)
@@ -102,6 +104,8 @@ class TranslationLayer:
                 f"(first: {first['text'][:60]!r} -> {first['translation'][:60]!r}: {first['reason']}); "
                 "they are cached with their reasons: inspect with `conj-harness cache export`"
             )
+        if source == "en":
+            self.from_english.update((t, entries[t].translation) for t in unique)
         return [entries[t].translation for t in texts]
 
     def back_translate(self, texts: Sequence[str], source: str) -> list[str]:

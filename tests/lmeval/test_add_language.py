@@ -19,7 +19,9 @@ def test_add_language_then_evaluate_offline(tmp_path, tiny_llama, data_dir):
                     "--service-url", google.host], env=env)
         sent = google.requests
         del env["SSL_CERT_FILE"]  # the certificate goes with the server
-        assert sent == 371 + 7  # the unique sentences (the paper's 500 repeat some) + 7 strings
+        # the unique sentences (the paper's 500 repeat some) + 7 strings, then each translation back to English for
+        # the round-trip chrF
+        assert sent == 2 * (371 + 7)
     yaml_path = user_tasks / "sw" / "conj_icl_sw.yaml"
     assert str(yaml_path) in proc.stdout
     config = yaml.safe_load(yaml_path.read_text().replace("!function", ""))
@@ -29,6 +31,8 @@ def test_add_language_then_evaluate_offline(tmp_path, tiny_llama, data_dir):
     meta = config["metadata"]["translation"]
     assert meta["backend"] == "google" and meta["checked"] == 378
     assert meta["pass_rate"] == pytest.approx(1 - meta["check_failed"] / meta["checked"])
+    # the fake reverses word order: "a b c" -> "[sw] c b a" -> "[en] a b c [sw]", close to the source but not it
+    assert 50 < meta["roundtrip_chrf"] < 100 and meta["roundtrip_below_50"] >= 0
     sentences = (user_tasks / "sw" / "icl_sentences.txt").read_text().split("\n")
     english = (data_dir / "icl_sentences" / "en.txt").read_text().split("\n")
     assert len(sentences) == 500 and sentences[7] == fake_translate(english[7], "sw")

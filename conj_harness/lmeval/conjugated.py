@@ -1,0 +1,527 @@
+"""``conj-harness conjugate TASK --to C``: any lm-eval task put through a conjugate, written as ordinary task YAMLs.
+
+Conjugate prompting is ``s^-1(f(s(P)))``. For a task (built-in, ``--include_path`` or user-added; a group or tag
+stands for its tasks) and each conjugate ``c`` this writes ``conj_<task>_<c>`` plus the identity baseline
+``conj_<task>_en``, tagged ``conj_<task>``, into ``<out>/conjugated/<task>/``:
+
+* the documents are materialized once (:mod:`conj_harness.lmeval.conjugated_data`): what the model sees - the
+  task's ``doc_to_text``, its description and answer prefix, the few-shot examples' texts and targets - is
+  conjugated per document, and for ``multiple_choice`` / ``loglikelihood`` tasks also the choices or the
+  continuation (the gold index is kept, so the task's own metrics stay valid). Stop sequences get their
+  conjugated forms added. Running the task needs no translator for any of that.
+* the YAML ``include``-s the original task's YAML and overrides only those fields, so its metrics, filters,
+  ``process_results``, generation settings, ``--num_fewshot`` and chat templates behave as in the original.
+* ``generate_until``: answers are mapped back to English (cipher inverse or back-translation) by a first filter
+  step before the task's own filters - unless ``answer_space="conjugate"``, for answers that the conjugate leaves
+  unchanged (numbers under a cipher).
+* fidelity: round-trip chrF of the conjugated strings and the language-check pass rate go to the task's
+  ``metadata.conjugation``; ``min_chrf`` refuses a task below it before anything is written.
+
+Conjugating again with the same inputs is a no-op; a ``conj_<task>_<c>`` with other content is not overwritten
+without ``force``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conj_harness import conjugates
+from conj_harness.errors import ConjError
+from conj_harness.files import atomic
+from conj_harness.lmeval import compat, conjugated_data
+from conj_harness.lmeval.registration import resolve_tasks_in, search_paths
+from conj_harness.translation.fidelity import roundtrip_chrf
+from conj_harness.translation.layer import TranslationLayer
+from conj_harness.translation.transform import ConjugateTransform
+
+ANSWER_SPACES = ("english", "conjugate")
+HEADER = "# Written by `conj-harness conjugate`: edit the original task, then conjugate again.\n"
+HOOKS = "conj_harness.lmeval.conjugated_data"
+#: Backends that can translate any text both ways (a back-translation of free-form answers needs that).
+BACK_TRANSLATORS = ("google", "hf")
+
+
+@dataclass
+class ConjugateRequest:
+    """What to conjugate, into what, and how (see the module docstring)."""
+
+    tasks: list[str]
+    conjugates: list[str]
+    out_dir: Path
+    answer_space: str = "english"
+    include_path: str | None = None
+    #: Local files for the original task's splits (``{"test": "gsm8k/test.jsonl"}``): its dataset then loads offline.
+    data_files: dict[str, str] = field(default_factory=dict)
+    limit: int | None = None
+    fewshot_pool: int | None = None
+    min_chrf: float | None = None
+    force: bool = False
+    #: The translator for language conjugates (``None``: ciphers only), its backend name and model (recorded so that
+    #: answers can be back-translated at evaluation time).
+    layer_factory: Callable[[], TranslationLayer] | None = None
+    backend: str | None = None
+    mt_model: str | None = None
+
+
+@dataclass
+class Written:
+    task: str
+    conjugate: str
+    path: Path
+    changed: bool
+    fidelity: dict[str, Any]
+
+
+# --- which tasks ------------------------------------------------------------------------------------------------
+
+
+def _index(include_path: str | None) -> dict[str, compat.IndexEntry]:
+    return compat.task_index([compat.builtin_tasks_dir(), *search_paths(include_path)])
+
+
+def _folders_naming(names: Sequence[str], roots: Sequence[Path]) -> list[Path] | None:
+    """The folders whose YAML files mention every name as a word, or None when one is mentioned nowhere."""
+    words = {name: re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names}
+    found: dict[str, set[Path]] = {name: set() for name in names}
+    for root in roots:
+        for path in root.rglob("*.yaml"):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for name, word in words.items():
+                if word.search(text):
+                    found[name].add(path.parent)
+    if not all(found.values()):
+        return None
+    return sorted(set().union(*found.values()))
+
+
+def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, compat.IndexEntry] | None:
+    """An index of only the folders that define ``names``, when that settles them: lm-eval's full index reads
+    ~14,000 YAML files (15 s); a task or group whose members are all found needs only its own folders. Tags, whose
+    members may inherit the tag through an include anywhere, and anything not settled take the full index."""
+    folders = _folders_naming(names, [compat.builtin_tasks_dir(), *search_paths(include_path)])
+    if folders is None:
+        return None
+    index = compat.task_index(folders)
+    pending, seen = list(names), set()
+    while pending:
+        name = pending.pop()
+        entry = index.get(name)
+        if entry is None or entry.kind not in ("task", "group"):
+            return None
+        if name not in seen:
+            seen.add(name)
+            pending.extend(entry.members)
+    return index
+
+
+def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[list[str], dict[str, compat.IndexEntry]]:
+    """The leaf tasks ``names`` stand for (groups and tags expanded); an unknown name lists close ones."""
+    index = _narrow_index(names, include_path) or _index(include_path)
+    for name in names:
+        if name not in index:
+            close = difflib.get_close_matches(name, list(index), n=5, cutoff=0.6)
+            raise ConjError(f"unknown task {name!r}: " + (f"close names: {', '.join(close)}" if close else
+                                                         "no close name (see `lm_eval ls tasks`)"))
+    tasks = resolve_tasks_in(index, names)
+    bad = [t for t in tasks if index[t].yaml_path is None]
+    if bad:
+        raise ConjError(f"{bad[0]} is defined in Python, not in a task YAML: only YAML tasks can be conjugated")
+    already = [t for t in tasks if t.startswith("conj_")]
+    if already:
+        raise ConjError(f"{already[0]} is a conj task already: conjugate the original task instead")
+    return tasks, index
+
+
+def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) -> Any:
+    """The original task object with its documents (from ``data_files`` when given); one line when offline."""
+    overrides: dict[str, Any] = {}
+    if data_files:
+        kinds = {Path(p).suffix.lstrip(".").replace("jsonl", "json") for p in data_files.values()}
+        if len(kinds) != 1 or not kinds <= {"json", "csv", "parquet"}:
+            raise ConjError("--data-files: give .jsonl/.json, .csv or .parquet files, all of one kind")
+        for split, path in data_files.items():
+            if not Path(path).is_file():
+                raise ConjError(f"--data-files {split}={path}: no such file")
+        overrides = {"dataset_path": kinds.pop(), "dataset_name": None,
+                     "dataset_kwargs": {"data_files": {s: str(Path(p).resolve()) for s, p in data_files.items()}}}
+        # A split the task names but the files do not give is dropped (a few-shot pool the user did not mirror);
+        # lm-eval then draws few-shot examples from the evaluation split, as it does for tasks without one.
+        for key in ("training_split", "validation_split", "test_split", "fewshot_split"):
+            if entry.config.get(key) and entry.config[key] not in data_files:
+                overrides[key] = None
+        named = {str(entry.config[k]) for k in ("test_split", "validation_split") if entry.config.get(k)}
+        if named and not named & set(data_files):
+            raise ConjError(f"--data-files gives no split {name} evaluates on: add "
+                            + " or ".join(f"{s}=PATH" for s in sorted(named)))
+    assert entry.yaml_path is not None
+    try:
+        return compat.build_task_from_yaml(entry.yaml_path, overrides)
+    except Exception as e:  # noqa: BLE001 - datasets/hub errors come in many types; the message says what to do
+        cfg = entry.config
+        dataset = cfg.get("dataset_path") or "?"
+        if cfg.get("dataset_name"):
+            dataset += f" (config {cfg['dataset_name']})"
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise ConjError(
+            f"cannot load the documents of {name}: dataset {dataset} ({reason}). Mirror it on a machine with "
+            f"network access (`huggingface-cli download --repo-type dataset {cfg.get('dataset_path')}`, then copy "
+            "the Hugging Face cache and set HF_DATASETS_OFFLINE=1), or give local files: --data-files "
+            "test=PATH[,train=PATH]") from None
+
+
+# --- rendering the original task --------------------------------------------------------------------------------
+
+
+@dataclass
+class Rendered:
+    """One original document as the model sees it (the parts lm-eval assembles into a prompt)."""
+
+    doc: dict[str, Any]
+    text: Any
+    target: Any
+    choices: list[str] | None
+    description: str | None
+    gen_prefix: str | None
+
+
+def _gold_index(target: Any, choices: list[str] | None) -> Any:
+    if choices is None:
+        return target
+    if isinstance(target, list):
+        return [_gold_index(t, choices) for t in target]
+    if isinstance(target, str) and target in choices:
+        return choices.index(target)
+    return target
+
+
+def _render(task: Any, docs: Iterable[dict[str, Any]], fewshot: bool) -> list[Rendered]:
+    config, fcfg = task.config, task.fewshot_cfg
+    out = []
+    for doc in docs:
+        doc = dict(doc)
+        if fewshot:
+            text = task.doc_to_text(doc, fcfg.doc_to_text)
+            target = task.doc_to_target(doc, fcfg.doc_to_target)
+            choice_spec = fcfg.doc_to_choice or config.doc_to_choice
+            choices = task.doc_to_choice(doc, choice_spec) if choice_spec else None
+            gen_prefix = task.resolve_field(doc, fcfg.gen_prefix)
+        else:
+            text, target = task.doc_to_text(doc), task.doc_to_target(doc)
+            choices = task.doc_to_choice(doc) if config.doc_to_choice else None
+            gen_prefix = task.resolve_field(doc, config.gen_prefix)
+        out.append(Rendered(doc, text, _gold_index(target, choices), list(choices) if choices else None,
+                            task.resolve_field(doc, config.description) or None, gen_prefix or None))
+    return out
+
+
+@dataclass
+class Source:
+    """An original task, rendered: its eval split and few-shot pool, and the config fields a conjugate changes."""
+
+    name: str
+    entry: compat.IndexEntry
+    output_type: str
+    eval_split: str
+    eval_is_test: bool
+    eval_docs: list[Rendered]
+    fewshot_split: str | None
+    fewshot_docs: list[Rendered]
+    inline_fewshot: bool
+    until: list[str]
+
+
+def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) -> Source:
+    task = _load_task(name, entry, request.data_files)
+    config = task.config
+    eval_is_test = bool(task.has_test_docs())
+    eval_split = config.test_split if eval_is_test else config.validation_split
+    if not eval_split:
+        raise ConjError(f"{name} has no test or validation split to evaluate on")
+    docs = list(task.test_docs() if eval_is_test else task.validation_docs())
+    docs = docs[: request.limit] if request.limit else docs
+    fcfg = task.fewshot_cfg
+    fewshot_split, inline, fewshot = fcfg.split, False, []
+    if fewshot_split == eval_split:
+        fewshot = docs
+    elif fewshot_split:
+        try:
+            fewshot = list(task.fewshot_docs())
+        except Exception as e:  # noqa: BLE001 - a split that is not there
+            raise ConjError(f"{name} takes its few-shot examples from split {fewshot_split!r}, which cannot be "
+                            f"loaded ({type(e).__name__}): give it with --data-files {fewshot_split}=PATH") from None
+    elif fcfg.samples is not None:
+        inline = True
+        fewshot = list(fcfg.samples() if callable(fcfg.samples) else fcfg.samples)
+    if request.fewshot_pool is not None and fewshot is not docs:
+        fewshot = fewshot[: request.fewshot_pool]
+    until = (config.generation_kwargs or {}).get("until") or []
+    until = [until] if isinstance(until, str) else list(until)
+    return Source(name, entry, config.output_type, eval_split, eval_is_test, _render(task, docs, False),
+                  fewshot_split if not inline else None,
+                  _render(task, fewshot, True) if fewshot is not docs else [], inline,
+                  [u for u in until if isinstance(u, str)])
+
+
+# --- conjugating ------------------------------------------------------------------------------------------------
+
+
+def _is_special(stop: str) -> bool:
+    """Stop strings that are tokens, not words (``</s>``, ``<|im_end|>``) or only punctuation/whitespace."""
+    return (stop.startswith("<") and stop.endswith(">")) or not any(ch.isalpha() for ch in stop)
+
+
+def _strings(rendered: Sequence[Rendered]) -> list[str]:
+    found: list[str] = []
+    for r in rendered:
+        for value in (r.text, r.target, r.description, r.gen_prefix, *(r.choices or [])):
+            if isinstance(value, str):
+                found.append(value)
+            elif isinstance(value, list):
+                found += [v for v in value if isinstance(v, str)]
+    return found
+
+
+def _rows(rendered: Sequence[Rendered], split: str, mapped: dict[str, str], output_type: str) -> list[dict]:
+    def m(value: Any) -> Any:
+        if isinstance(value, str):
+            return mapped.get(value, value)
+        if isinstance(value, list):
+            return [m(v) for v in value]
+        return value
+
+    rows = []
+    for i, r in enumerate(rendered):
+        row = {k: v for k, v in r.doc.items() if k not in conjugated_data.FIELDS}
+        row["_conj_id"] = f"{split}:{i}"
+        row["_conj_text"] = m(r.text)
+        if r.choices is not None:
+            row["_conj_choices"] = m(r.choices)
+            row["_conj_gold"] = r.target
+        else:
+            target = r.target[0] if output_type == "generate_until" and isinstance(r.target, list) else r.target
+            row["_conj_target"] = m(target) if isinstance(target, str | list) else str(target)
+        if r.description:
+            row["_conj_description"] = m(r.description)
+        if r.gen_prefix:
+            row["_conj_gen_prefix"] = m(r.gen_prefix)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Conjugated:
+    source: Source
+    conjugate: str
+    eval_rows: list[dict]
+    fewshot_rows: list[dict]
+    until: list[str]
+    fidelity: dict[str, Any]
+
+
+def conjugate_source(source: Source, transform: ConjugateTransform) -> Conjugated:
+    """Every string of the task through ``transform`` (each distinct string once), and its round-trip chrF."""
+    strings = list(dict.fromkeys(_strings(source.eval_docs) + _strings(source.fewshot_docs)))
+    stops = [s for s in source.until if not _is_special(s)]
+    done = transform.forward(strings + stops)
+    mapped = dict(zip(strings + stops, done))
+    fidelity: dict[str, Any] = {"strings": len(strings)}
+    if transform.name != "en":
+        fidelity.update(transform.describe())
+        changed = [(s, mapped[s]) for s in strings if s.strip()]
+        score = roundtrip_chrf([s for s, _ in changed], [c for _, c in changed], transform.inverse)
+        fidelity["roundtrip_chrf"] = score["score"]
+        fidelity["roundtrip_below_50"] = score["below"]
+    until = list(dict.fromkeys(source.until + [mapped[s] for s in stops]))
+    return Conjugated(source, transform.name,
+                      _rows(source.eval_docs, source.eval_split, mapped, source.output_type),
+                      _rows(source.fewshot_docs, source.fewshot_split or "fewshot", mapped, source.output_type),
+                      until, fidelity)
+
+
+# --- the task YAML ----------------------------------------------------------------------------------------------
+
+
+class FunctionRef(str):
+    """Dumped as ``!function NAME`` (lm-eval imports it)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 - PyYAML's signature
+        return True  # plain repeated mappings, no &anchors: the YAML stays readable and diffable
+
+
+_Dumper.add_representer(FunctionRef, lambda dumper, ref: dumper.represent_scalar("!function", str(ref)))
+
+
+def task_name(task: str, conjugate: str) -> str:
+    return f"conj_{task}_{conjugate}"
+
+
+def _filter_list(raw: Any, invert: dict[str, Any]) -> list[dict[str, Any]]:
+    """The original filter pipelines (or lm-eval's default) with ``invert`` as the first step of each."""
+    pipelines: list[dict[str, Any]] = raw if isinstance(raw, list) and raw else \
+        [{"name": "none", "filter": [{"function": "take_first"}]}]
+    out = []
+    for pipeline in pipelines:
+        steps = [invert]
+        for step in pipeline.get("filter") or []:
+            function = str(step.get("function", ""))
+            if "/" in function:  # a !function reference, read unresolved: run it through original_filter
+                kwargs = {k: v for k, v in step.items() if k != "function"}
+                steps.append({"function": FunctionRef(f"{HOOKS}.original_filter"), "reference": function, **kwargs})
+            else:
+                steps.append(dict(step))
+        out.append({**pipeline, "filter": steps})
+    return out
+
+
+def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> str:
+    source, raw = item.source, item.source.entry.config
+    mc = source.output_type == "multiple_choice"
+    config: dict[str, Any] = {
+        "include": str(source.entry.yaml_path),
+        "task": task_name(source.name, item.conjugate),
+        "tag": [f"conj_{source.name}"],
+        "custom_dataset": FunctionRef(f"{HOOKS}.load_materialized"),
+        "dataset_kwargs": {"data_dir": str(data_dir)},
+        "dataset_name": None,
+        "process_docs": None,
+        "test_split": source.eval_split if source.eval_is_test else None,
+        "validation_split": None if source.eval_is_test else source.eval_split,
+        "training_split": source.fewshot_split if source.fewshot_split != source.eval_split else None,
+        "fewshot_split": source.fewshot_split,
+        "doc_to_text": "_conj_text",
+    }
+    if mc:
+        config.update(doc_to_choice="_conj_choices", doc_to_target="_conj_gold")
+    elif source.output_type != "generate_until":
+        config["doc_to_target"] = "_conj_target"  # log-likelihood: the continuation is conjugated too
+    if any("_conj_description" in r for r in item.eval_rows):
+        config["description"] = "_conj_description"
+    if any("_conj_gen_prefix" in r for r in item.eval_rows):
+        config["gen_prefix"] = "_conj_gen_prefix"
+    fewshot = {k: v for k, v in (raw.get("fewshot_config") or {}).items()
+               if k in ("sampler", "fewshot_indices", "fewshot_delimiter", "target_delimiter")}
+    fewshot.update(split=source.fewshot_split, doc_to_text="_conj_text",
+                   doc_to_target="_conj_gold" if mc else "_conj_target")
+    if mc:
+        fewshot["doc_to_choice"] = "_conj_choices"
+    if any("_conj_gen_prefix" in r for r in item.fewshot_rows):
+        fewshot["gen_prefix"] = "_conj_gen_prefix"
+    if source.inline_fewshot:
+        fewshot["samples"] = item.fewshot_rows
+    config["fewshot_config"] = fewshot
+    if source.output_type == "generate_until":
+        generation = dict(raw.get("generation_kwargs") or {})
+        if source.until:
+            generation["until"] = item.until
+        config["generation_kwargs"] = generation
+        if request.answer_space == "english" and item.conjugate != "en":
+            invert: dict[str, Any] = {"function": FunctionRef(f"{HOOKS}.InvertFilter"), "conjugate": item.conjugate}
+            if conjugates.get(item.conjugate).kind == "language":
+                invert.update(backend=request.backend or "google", **({"model": request.mt_model}
+                                                                      if request.mt_model else {}))
+            config["filter_list"] = _filter_list(raw.get("filter_list"), invert)
+    metadata = dict(raw.get("metadata") or {}) if isinstance(raw.get("metadata"), dict) else {}
+    metadata["conjugation"] = {"source_task": source.name, "conjugate": item.conjugate,
+                               "answer_space": request.answer_space if source.output_type == "generate_until"
+                               else "choices", "documents": len(item.eval_rows),
+                               "fewshot_pool": len(item.fewshot_rows) if source.fewshot_split != source.eval_split
+                               else len(item.eval_rows), **item.fidelity}
+    config["metadata"] = metadata
+    return HEADER + yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+# --- writing ----------------------------------------------------------------------------------------------------
+
+
+def _check_request(request: ConjugateRequest, sources: Sequence[Source]) -> list[str]:
+    if request.answer_space not in ANSWER_SPACES:
+        raise ConjError(f"--answer-space {request.answer_space!r}: use one of {', '.join(ANSWER_SPACES)}")
+    names = list(dict.fromkeys(["en", *request.conjugates]))
+    for name in names:
+        conj = conjugates.get(name)  # an unknown name lists the valid ones
+        if conj.kind == "language" and request.layer_factory is None:
+            raise ConjError(f"conjugate {name!r} is a language: it needs a translator backend (--backend google|hf)")
+    generates = [s.name for s in sources if s.output_type == "generate_until"]
+    if generates and request.answer_space == "english":
+        for name in names:
+            conj = conjugates.get(name)
+            if conj.kind == "language" and (request.backend or "google") not in BACK_TRANSLATORS:
+                raise ConjError(
+                    f"{generates[0]} generates free text: its answers in {name} must be translated back to English "
+                    f"when it runs, which the {request.backend} backend cannot do (it only knows fixed tables): use "
+                    "--backend google or hf, or --answer-space conjugate if the answers do not change (numbers)")
+            if conj.kind == "cipher" and not conj.invertible:
+                raise ConjError(f"conjugate {name!r} has no inverse for {generates[0]}'s answers: use "
+                                "--answer-space conjugate")
+    return names
+
+
+Planned = tuple[Conjugated, Path, str, dict[Path, str]]
+
+
+def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequence[str],
+          progress: Callable[[str], None]) -> list[Planned]:
+    """Every (task, conjugate): its rows, YAML text and data files - computed before anything is written."""
+    planned: list[Planned] = []
+    for source in sources:
+        for c in conj_names:
+            progress(f"conjugating {source.name} -> {c}")
+            # a transform (and translation layer) per task: each task's metadata counts its own strings
+            transform = ConjugateTransform(c, request.layer_factory if conjugates.get(c).kind == "language" else None)
+            item = conjugate_source(source, transform)
+            chrf = item.fidelity.get("roundtrip_chrf")
+            if request.min_chrf is not None and c != "en" and chrf is not None and chrf < request.min_chrf:
+                raise ConjError(f"{task_name(source.name, c)}: round-trip chrF {chrf:.1f} is below --min-chrf "
+                                f"{request.min_chrf:g}; nothing was written (try another --backend or --mt-model)")
+            folder = request.out_dir / "conjugated" / source.name
+            data_dir = folder / "data" / c
+            files = {conjugated_data.split_file(data_dir, source.eval_split):
+                     conjugated_data.encode_rows(item.eval_rows)}
+            if item.fewshot_rows and source.fewshot_split:
+                files[conjugated_data.split_file(data_dir, source.fewshot_split)] = \
+                    conjugated_data.encode_rows(item.fewshot_rows)
+            path = folder / f"{task_name(source.name, c)}.yaml"
+            planned.append((item, path, task_yaml(item, data_dir, request), files))
+    return planned
+
+
+def _differs(path: Path, content: str) -> bool:
+    return not path.exists() or path.read_text(encoding="utf-8") != content
+
+
+def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] = lambda _m: None) -> list[Written]:
+    """Conjugate every task of ``request`` (see the module docstring); returns what was written or found."""
+    names_of_tasks, index = resolve_sources(request.tasks, request.include_path)
+    sources = []
+    for name in names_of_tasks:
+        progress(f"loading {name}")
+        sources.append(load_source(name, index[name], request))
+    planned = _plan(request, sources, _check_request(request, sources), progress)
+    if not request.force:
+        for item, path, text, files in planned:
+            for target, content in [(path, text), *files.items()]:
+                if target.exists() and _differs(target, content):
+                    raise ConjError(f"{target} exists with other content (another conjugation of "
+                                    f"{item.source.name}): pass --force to replace it, or --out elsewhere")
+    written = []
+    for item, path, text, files in planned:
+        changed = _differs(path, text)
+        for target, content in files.items():
+            if _differs(target, content):
+                atomic.write_text(target, content)
+        if changed:
+            atomic.write_text(path, text)  # the YAML last: a task is visible only once its data is complete
+        written.append(Written(item.source.name, item.conjugate, path, changed, item.fidelity))
+    return written

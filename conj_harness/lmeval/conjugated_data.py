@@ -1,0 +1,101 @@
+"""What a conjugated task reads when it runs: its materialized documents, and the filter that maps answers back.
+
+The only module that knows the data format of a conjugated task (``conj-harness conjugate``): a folder with one
+``<split>.jsonl`` per split; each line is the original document (after the task's ``process_docs``) plus the
+fields the task YAML points lm-eval at:
+
+==================  =============================================================================================
+``_conj_id``        ``<split>:<index>`` in the original split (pairs base and tuned samples in reports)
+``_conj_text``      the conjugated ``doc_to_text`` (an index for tasks with several inputs, left as is)
+``_conj_target``    the conjugated target: what few-shot examples show (and the continuation of log-likelihood tasks)
+``_conj_choices``   the conjugated choices (multiple choice)
+``_conj_gold``      the gold choice's index (multiple choice), so the task's own metrics stay valid
+``_conj_description``, ``_conj_gen_prefix``   the task's description and answer prefix, conjugated
+==================  =============================================================================================
+
+:func:`load_materialized` is the tasks' ``custom_dataset``; :class:`InvertFilter` is the first step of every
+filter pipeline of a ``generate_until`` task whose answers are mapped back to English (cipher inverse or
+back-translation, batched over the whole task); :func:`original_filter` runs a filter step the original task
+named with ``!function``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lm_eval.api.filter import Filter
+
+from conj_harness.errors import ConjError
+from conj_harness.files import atomic
+from conj_harness.lmeval import compat
+
+FIELDS = ("_conj_id", "_conj_text", "_conj_target", "_conj_choices", "_conj_gold", "_conj_description",
+          "_conj_gen_prefix")
+
+
+def split_file(folder: Path, split: str) -> Path:
+    return folder / f"{split}.jsonl"
+
+
+def encode_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """The JSONL text of one split (deterministic: the same documents give the same bytes)."""
+    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str) + "\n" for row in rows)
+
+
+def write_split(folder: Path, split: str, rows: Sequence[dict[str, Any]]) -> Path:
+    return atomic.write_text(split_file(folder, split), encode_rows(rows))
+
+
+def read_split(folder: Path, split: str) -> list[dict[str, Any]]:
+    path = split_file(folder, split)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ConjError(f"conjugated task data {path} cannot be read ({e.strerror}): run `conj-harness conjugate` "
+                        "again to write it") from None
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_materialized(**kwargs: Any) -> Any:
+    """``custom_dataset`` of a conjugated task: its ``data_dir`` (from ``dataset_kwargs``) as a ``DatasetDict``."""
+    import datasets
+
+    folder = Path(kwargs["data_dir"])
+    splits = sorted(p.stem for p in folder.glob("*.jsonl"))
+    if not splits:
+        raise ConjError(f"conjugated task data folder {folder} holds no <split>.jsonl: run `conj-harness conjugate` "
+                        "again to write it")
+    return datasets.DatasetDict({split: datasets.Dataset.from_list(read_split(folder, split)) for split in splits})
+
+
+class InvertFilter(Filter):
+    """Maps every response of a task back to English before the task's own filters and metrics run."""
+
+    def __init__(self, conjugate: str, backend: str | None = None, model: str | None = None, **_: Any) -> None:
+        self.conjugate, self.backend, self.model = conjugate, backend, model
+
+    def _transform(self) -> Any:
+        from conj_harness.translation.layer import TranslationLayer
+        from conj_harness.translation.transform import ConjugateTransform
+        from conj_harness.translators import get_backend
+
+        def layer() -> TranslationLayer:
+            options = {"model": self.model} if self.model else {}
+            return TranslationLayer(get_backend(self.backend or "google", **options))
+
+        return ConjugateTransform(self.conjugate, layer)
+
+    def apply(self, resps: Any, docs: Any) -> Any:  # noqa: ARG002 - lm-eval's Filter signature
+        groups = [list(r) for r in resps]
+        flat = [str(x) for group in groups for x in group]
+        back = iter(self._transform().inverse(flat))
+        return [[next(back) for _ in group] for group in groups]
+
+
+def original_filter(reference: str, **kwargs: Any) -> Any:
+    """A filter step the original task named with ``!function`` (``reference`` as the index recorded it)."""
+    step = compat.yaml_function(reference)
+    return step(**kwargs)

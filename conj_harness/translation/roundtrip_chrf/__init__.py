@@ -1,0 +1,1 @@
+"""The round-trip chrF metric module, shipped with the package and loaded by path with ``evaluate.load``."""

@@ -1,0 +1,63 @@
+"""A conjugate as a transform over lists of strings: ``s`` (English -> conjugate) and ``s^-1`` (back).
+
+Ciphers (``leet``, ``piglatin``) and the identity apply their rules here, offline. A language goes through a
+:class:`~conj_harness.translation.layer.TranslationLayer` (cache, batching, language checks): each distinct string
+is translated once, and the same layer back-translates. Used to conjugate whole lm-eval tasks
+(:mod:`conj_harness.lmeval.conjugated`) and to map generated answers back (its filter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from conj_harness import conjugates
+from conj_harness.conjugates.registry import NeedsTranslatorError
+from conj_harness.translation.layer import TranslationLayer
+
+
+class ConjugateTransform:
+    """``forward`` / ``inverse`` of one conjugate over many strings (duplicates and empty strings cost nothing)."""
+
+    def __init__(self, name: str, layer_factory: Callable[[], TranslationLayer] | None = None) -> None:
+        self.conjugate = conjugates.get(name)
+        self.name = self.conjugate.name
+        self._factory = layer_factory
+        self._layer: TranslationLayer | None = None
+
+    @property
+    def is_language(self) -> bool:
+        return self.conjugate.kind == "language"
+
+    @property
+    def layer(self) -> TranslationLayer:
+        """The translation layer (languages only; made on first use)."""
+        if self._layer is None:
+            if self._factory is None:
+                raise NeedsTranslatorError(
+                    f"conjugate {self.name!r} is a language: it needs a translator backend (--backend google|hf)")
+            self._layer = self._factory()
+        return self._layer
+
+    def forward(self, texts: Sequence[str]) -> list[str]:
+        return self._map(texts, "en", self.name, self.conjugate.transform)
+
+    def inverse(self, texts: Sequence[str]) -> list[str]:
+        return self._map(texts, self.name, "en", self.conjugate.invert)
+
+    def _map(self, texts: Sequence[str], source: str, target: str, rule: Callable[[str], str]) -> list[str]:
+        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        if self.is_language:
+            done = dict(zip(unique, self.layer.translate(unique, source, target)))
+        else:
+            done = {t: rule(t) for t in unique}
+        return [done.get(t, t) for t in texts]
+
+    def describe(self) -> dict[str, object]:
+        """What made the transform: for the task metadata."""
+        if not self.is_language:
+            return {"kind": self.conjugate.kind, "backend": "rules"}
+        layer = self.layer
+        s = layer.stats
+        return {"kind": "language", "backend": layer.backend.name, "model": layer.backend.model,
+                "strings": s.requested, "checked": s.checked, "check_failed": s.check_failed,
+                "pass_rate": s.pass_rate}
