@@ -143,6 +143,12 @@ def test_conjugating_again_is_a_no_op_and_other_content_needs_force(setup, tmp_p
 # --- the prompts the model receives -------------------------------------------------------------------------------
 
 
+def _chat(messages: list[dict], add_generation_prompt: bool = True) -> str:
+    """A chat template that shows every turn's role and content."""
+    return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + (
+        "<assistant>" if add_generation_prompt else "")
+
+
 @pytest.mark.parametrize("conjugate", CONJUGATES)
 def test_gsm8k_prompts_are_the_conjugated_originals(setup, conjugate):
     """With 5 few-shot examples drawn by the same seed: the original prompt with each of its parts (the question,
@@ -163,6 +169,15 @@ def test_gsm8k_prompts_are_the_conjugated_originals(setup, conjugate):
         assert conj.fewshot_context(cdoc, num_fewshot=5) == expected
         if conjugate == "en":
             assert expected == prompt
+        # with a chat template and the examples as turns (--apply_chat_template --fewshot_as_multiturn): the same
+        chat = {"num_fewshot": 3, "apply_chat_template": True, "fewshot_as_multiturn": True, "chat_template": _chat}
+        prompt = original.fewshot_context(doc, **chat)
+        expected = prompt
+        parts = [original.doc_to_text(doc)] + [p for d in pool for p in (original.doc_to_text(d),
+                                                                          original.doc_to_target(d)) if p in prompt]
+        for part, conjugated in sorted(zip(parts, s.forward(parts)), key=lambda x: -len(x[0])):
+            expected = expected.replace(part, conjugated)
+        assert prompt.count("<user>") == 4 and conj.fewshot_context(cdoc, **chat) == expected
     assert conj.config.generation_kwargs["until"][:3] == ["Question:", "</s>", "<|im_end|>"]
     if conjugate == "leet":
         assert "Qu35710n:" in conj.config.generation_kwargs["until"]
