@@ -49,6 +49,13 @@ def _conjugates(args) -> None:
         print("(and every ISO 639-1 language code, e.g. fr, ja, sw: `conj-harness conjugates --all`)")
 
 
+def _backend_options(args, name: str) -> dict:
+    """The command line's settings for translator backend ``name`` (model aside)."""
+    given = {"google": (("service_url", args.service_url), ("retries", args.retries)),
+             "hf": (("device", args.device),)}.get(name, ())
+    return {k: v for k, v in given if v is not None and v != ""}
+
+
 def _layer(args, source: str, target: str):
     """The translation layer for a CLI command: the named backend (default: cipher or google), cache, checks."""
     from conj_harness import conjugates
@@ -58,12 +65,9 @@ def _layer(args, source: str, target: str):
 
     rule_based = all(conjugates.get(c).kind != "language" for c in (source, target))
     name = args.backend or ("cipher" if rule_based else "google")
-    options = {}
-    if name == "google":
-        given = (("service_url", args.service_url), ("retries", args.retries))
-        options.update({k: v for k, v in given if v is not None})
-    if name == "hf":
-        options.update({k: v for k, v in (("model", args.mt_model), ("device", args.device)) if v})
+    options = _backend_options(args, name)
+    if name == "hf" and args.mt_model:
+        options["model"] = args.mt_model
     return TranslationLayer(get_backend(name, **options), TranslationCache(args.cache) if args.cache else None,
                             check=not args.no_check, strict=args.strict)
 
@@ -138,19 +142,26 @@ def _conjugate(args) -> None:
             if not sep or not split.strip() or not path.strip():
                 raise ConjError(f"--data-files {item!r}: expected SPLIT=PATH, e.g. test=gsm8k/test.jsonl")
             data_files[split.strip()] = path.strip()
-    languages = any(conjugates.get(c).kind == "language" for c in names)
+    for flag, value in (("--limit", args.limit), ("--fewshot-pool", args.fewshot_pool)):
+        if value is not None and value < 1:
+            raise ConjError(f"{flag} {value}: give a number of documents, 1 or more (leave it out for all)")
+    languages = [c for c in names if conjugates.get(c).kind == "language"]
     out_dir = Path(args.out) if args.out else user_tasks_dir()
     request = ConjugateRequest(
         tasks=list(args.task), conjugates=names, out_dir=out_dir, answer_space=args.answer_space,
         include_path=args.include_path, data_files=data_files, limit=args.limit, fewshot_pool=args.fewshot_pool,
         min_chrf=args.min_chrf, force=args.force,
-        layer_factory=(lambda: _layer(args, "en", names[0])) if languages else None,
-        backend=args.backend or ("google" if languages else None), mt_model=args.mt_model)
+        layer_factory=(lambda: _layer(args, "en", languages[0])) if languages else None,
+        backend=args.backend or ("google" if languages else None), mt_model=args.mt_model,
+        backend_options=_backend_options(args, args.backend or "google") if languages else {},
+        cache=str(Path(args.cache).resolve()) if args.cache else None)
     written = conjugate_tasks(request, progress=lambda m: print(f"conj-harness conjugate: {m}", file=sys.stderr))
     for w in written:
         chrf = w.fidelity.get("roundtrip_chrf")
         rate = w.fidelity.get("pass_rate")
         shown = "" if chrf is None else f"  round-trip chrF {chrf:.1f}"
+        exact = w.fidelity.get("answer_roundtrip_exact")
+        shown += "" if exact is None else f"  references intact after the inverse {exact:.0%}"
         shown += "" if rate is None else f"  language check {rate:.0%}"
         print(f"{w.path}{'' if w.changed else '  (unchanged)'}{shown}")
     tags = sorted({f"conj_{w.task}" for w in written})

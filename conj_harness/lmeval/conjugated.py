@@ -68,6 +68,9 @@ class ConjugateRequest:
     layer_factory: Callable[[], TranslationLayer] | None = None
     backend: str | None = None
     mt_model: str | None = None
+    #: the backend's settings given on the command line (service_url, retries, device) and the cache file, if any
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    cache: str | None = None
 
 
 @dataclass
@@ -90,8 +93,9 @@ def _folders_naming(names: Sequence[str], roots: Sequence[Path]) -> list[Path] |
     """The folders whose YAML files mention every name as a word, or None when one is mentioned nowhere."""
     words = {name: re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names}
     found: dict[str, set[Path]] = {name: set() for name in names}
+    ordered: list[Path] = []  # the roots' order is kept: a later root's definition wins, as in the full index
     for root in roots:
-        for path in root.rglob("*.yaml"):
+        for path in sorted(root.rglob("*.yaml")):
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
@@ -99,9 +103,11 @@ def _folders_naming(names: Sequence[str], roots: Sequence[Path]) -> list[Path] |
             for name, word in words.items():
                 if word.search(text):
                     found[name].add(path.parent)
+                    if path.parent not in ordered:
+                        ordered.append(path.parent)
     if not all(found.values()):
         return None
-    return sorted(set().union(*found.values()))
+    return ordered
 
 
 def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, compat.IndexEntry] | None:
@@ -133,7 +139,7 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
             raise ConjError(f"unknown task {name!r}: " + (f"close names: {', '.join(close)}" if close else
                                                          "no close name (see `lm_eval ls tasks`)"))
     tasks = resolve_tasks_in(index, names)
-    bad = [t for t in tasks if index[t].yaml_path is None]
+    bad = [t for t in tasks if index[t].yaml_path is None or "class" in index[t].config]
     if bad:
         raise ConjError(f"{bad[0]} is defined in Python, not in a task YAML: only YAML tasks can be conjugated")
     already = [t for t in tasks if t.startswith("conj_")]
@@ -238,6 +244,12 @@ class Source:
     fewshot_docs: list[Rendered]
     inline_fewshot: bool
     until: list[str]
+    #: the task's own ``fewshot_config.split`` (None: lm-eval falls back to training/validation/test); kept as is,
+    #: since lm-eval leaves the evaluated document out of its examples by comparing it with the test split
+    fewshot_named: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: the task's generation settings as lm-eval built them (its defaults included)
+    generation: dict[str, Any] = field(default_factory=dict)
 
 
 def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) -> Source:
@@ -247,12 +259,23 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
     eval_split = config.test_split if eval_is_test else config.validation_split
     if not eval_split:
         raise ConjError(f"{name} has no test or validation split to evaluate on")
-    docs = list(task.test_docs() if eval_is_test else task.validation_docs())
-    docs = docs[: request.limit] if request.limit else docs
+    all_docs = list(task.test_docs() if eval_is_test else task.validation_docs())
+    docs = all_docs[: request.limit] if request.limit else all_docs
     fcfg = task.fewshot_cfg
-    fewshot_split, inline, fewshot = fcfg.split, False, []
+    inline, fewshot, notes = False, [], []
+    # Where lm-eval draws the examples from: the few-shot split, inline samples, else (Task.fewshot_docs) the
+    # training split, the validation split, the test split - the first the task has.
+    fewshot_split = fcfg.split or (None if fcfg.samples is not None else
+                                   config.training_split if task.has_training_docs() else
+                                   config.validation_split if task.has_validation_docs() else config.test_split)
     if fewshot_split == eval_split:
         fewshot = docs
+        if request.limit and request.limit < len(all_docs) and (config.num_fewshot or 0) > 0:
+            if request.limit <= (config.num_fewshot or 0):
+                raise ConjError(f"{name} draws its {config.num_fewshot} few-shot examples from its evaluation split "
+                                f"({eval_split}), and --limit {request.limit} leaves too few: use a larger --limit")
+            notes.append(f"{name}: few-shot examples come from the evaluation split, here only its first "
+                         f"{request.limit} documents (--limit)")
     elif fewshot_split:
         try:
             fewshot = list(task.fewshot_docs())
@@ -264,12 +287,13 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
         fewshot = list(fcfg.samples() if callable(fcfg.samples) else fcfg.samples)
     if request.fewshot_pool is not None and fewshot is not docs:
         fewshot = fewshot[: request.fewshot_pool]
-    until = (config.generation_kwargs or {}).get("until") or []
+    generation = dict(config.generation_kwargs or {})
+    until = generation.get("until") or []
     until = [until] if isinstance(until, str) else list(until)
     return Source(name, entry, config.output_type, eval_split, eval_is_test, _render(task, docs, False),
                   fewshot_split if not inline else None,
                   _render(task, fewshot, True) if fewshot is not docs else [], inline,
-                  [u for u in until if isinstance(u, str)])
+                  [u for u in until if isinstance(u, str)], fcfg.split, notes, generation)
 
 
 # --- conjugating ------------------------------------------------------------------------------------------------
@@ -306,7 +330,13 @@ def _rows(rendered: Sequence[Rendered], split: str, mapped: dict[str, str], outp
         row["_conj_text"] = m(r.text)
         if r.choices is not None:
             row["_conj_choices"] = m(r.choices)
-            row["_conj_gold"] = r.target
+            # the gold index; a string not among the choices (tasks with several inputs, such as winogrande,
+            # score the one continuation) is text the model sees, so it is conjugated too
+            row["_conj_gold"] = m(r.target)
+            if output_type != "multiple_choice":  # what its few-shot examples show as the answer
+                shown = r.choices[r.target] if isinstance(r.target, int) and 0 <= r.target < len(r.choices) \
+                    else r.target
+                row["_conj_target"] = m(shown) if isinstance(shown, str | list) else str(shown)
         else:
             target = r.target[0] if output_type == "generate_until" and isinstance(r.target, list) else r.target
             row["_conj_target"] = m(target) if isinstance(target, str | list) else str(target)
@@ -338,9 +368,24 @@ def conjugate_source(source: Source, transform: ConjugateTransform) -> Conjugate
     if transform.name != "en":
         fidelity.update(transform.describe())
         changed = [(s, mapped[s]) for s in strings if s.strip()]
-        score = roundtrip_chrf([s for s, _ in changed], [c for _, c in changed], transform.inverse)
+        back: dict[str, str] = {}
+
+        def inverse(texts: Sequence[str]) -> list[str]:
+            out = transform.inverse(texts)
+            back.update(zip(texts, out))
+            return out
+
+        score = roundtrip_chrf([s for s, _ in changed], [c for _, c in changed], inverse)
         fidelity["roundtrip_chrf"] = score["score"]
         fidelity["roundtrip_below_50"] = score["below"]
+        if source.output_type == "generate_until":
+            # Answers are mapped back by the same inverse: how often does a reference answer survive it exactly?
+            # (Leetspeak reads "is" back as "15"; a metric that reads words then fails even for a right answer.)
+            targets = [t for r in source.eval_docs for t in ([r.target] if isinstance(r.target, str) else [])
+                       if t.strip()]
+            if targets:
+                exact = sum(back.get(mapped.get(t, t), t).strip() == t.strip() for t in targets) / len(targets)
+                fidelity["answer_roundtrip_exact"] = round(exact, 4)
     until = list(dict.fromkeys(source.until + [mapped[s] for s in stops]))
     return Conjugated(source, transform.name,
                       _rows(source.eval_docs, source.eval_split, mapped, source.output_type),
@@ -367,6 +412,16 @@ def task_name(task: str, conjugate: str) -> str:
     return f"conj_{task}_{conjugate}"
 
 
+def _is_function_ref(value: Any) -> bool:
+    """Whether a config value is a ``!function`` as lm-eval's task index leaves it: ``<yaml folder>/module.name``."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        return False
+    folder, _, qualified = value.rpartition("/")
+    module = qualified.rpartition(".")[0]
+    return bool(module) and re.fullmatch(r"[\w.]+", qualified) is not None and \
+        (Path(folder) / f"{module.replace('.', '/')}.py").is_file()
+
+
 def _filter_list(raw: Any, invert: dict[str, Any]) -> list[dict[str, Any]]:
     """The original filter pipelines (or lm-eval's default) with ``invert`` as the first step of each."""
     pipelines: list[dict[str, Any]] = raw if isinstance(raw, list) and raw else \
@@ -376,9 +431,11 @@ def _filter_list(raw: Any, invert: dict[str, Any]) -> list[dict[str, Any]]:
         steps = [invert]
         for step in pipeline.get("filter") or []:
             function = str(step.get("function", ""))
-            if "/" in function:  # a !function reference, read unresolved: run it through original_filter
-                kwargs = {k: v for k, v in step.items() if k != "function"}
-                steps.append({"function": FunctionRef(f"{HOOKS}.original_filter"), "reference": function, **kwargs})
+            refs = {k: v for k, v in step.items() if k != "function" and _is_function_ref(v)}
+            if _is_function_ref(function) or refs:  # !function values, read unresolved: resolved when it runs
+                kwargs = {k: v for k, v in step.items() if k != "function" and k not in refs}
+                steps.append({"function": FunctionRef(f"{HOOKS}.original_filter"), "reference": function,
+                              **({"function_kwargs": refs} if refs else {}), **kwargs})
             else:
                 steps.append(dict(step))
         out.append({**pipeline, "filter": steps})
@@ -399,7 +456,7 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
         "test_split": source.eval_split if source.eval_is_test else None,
         "validation_split": None if source.eval_is_test else source.eval_split,
         "training_split": source.fewshot_split if source.fewshot_split != source.eval_split else None,
-        "fewshot_split": source.fewshot_split,
+        "fewshot_split": source.fewshot_named if not source.inline_fewshot else None,
         "doc_to_text": "_conj_text",
     }
     if mc:
@@ -412,7 +469,7 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
         config["gen_prefix"] = "_conj_gen_prefix"
     fewshot = {k: v for k, v in (raw.get("fewshot_config") or {}).items()
                if k in ("sampler", "fewshot_indices", "fewshot_delimiter", "target_delimiter")}
-    fewshot.update(split=source.fewshot_split, doc_to_text="_conj_text",
+    fewshot.update(split=source.fewshot_named if not source.inline_fewshot else None, doc_to_text="_conj_text",
                    doc_to_target="_conj_gold" if mc else "_conj_target")
     if mc:
         fewshot["doc_to_choice"] = "_conj_choices"
@@ -422,7 +479,7 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
         fewshot["samples"] = item.fewshot_rows
     config["fewshot_config"] = fewshot
     if source.output_type == "generate_until":
-        generation = dict(raw.get("generation_kwargs") or {})
+        generation = dict(source.generation)
         if source.until:
             generation["until"] = item.until
         config["generation_kwargs"] = generation
@@ -430,7 +487,9 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
             invert: dict[str, Any] = {"function": FunctionRef(f"{HOOKS}.InvertFilter"), "conjugate": item.conjugate}
             if conjugates.get(item.conjugate).kind == "language":
                 invert.update(backend=request.backend or "google", **({"model": request.mt_model}
-                                                                      if request.mt_model else {}))
+                                                                      if request.mt_model else {}),
+                              **({"options": request.backend_options} if request.backend_options else {}),
+                              **({"cache": request.cache} if request.cache else {}))
             config["filter_list"] = _filter_list(raw.get("filter_list"), invert)
     metadata = dict(raw.get("metadata") or {}) if isinstance(raw.get("metadata"), dict) else {}
     metadata["conjugation"] = {"source_task": source.name, "conjugate": item.conjugate,
@@ -508,6 +567,8 @@ def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] =
     for name in names_of_tasks:
         progress(f"loading {name}")
         sources.append(load_source(name, index[name], request))
+        for note in sources[-1].notes:
+            progress(note)
     planned = _plan(request, sources, _check_request(request, sources), progress)
     if not request.force:
         for item, path, text, files in planned:

@@ -74,17 +74,22 @@ def load_materialized(**kwargs: Any) -> Any:
 class InvertFilter(Filter):
     """Maps every response of a task back to English before the task's own filters and metrics run."""
 
-    def __init__(self, conjugate: str, backend: str | None = None, model: str | None = None, **_: Any) -> None:
+    def __init__(self, conjugate: str, backend: str | None = None, model: str | None = None,
+                 options: dict[str, Any] | None = None, cache: str | None = None, **_: Any) -> None:
+        # options: what `conjugate` was given for the backend (--service-url, --retries, --device), cache: --cache
         self.conjugate, self.backend, self.model = conjugate, backend, model
+        self.options, self.cache = dict(options or {}), cache
 
     def _transform(self) -> Any:
+        from conj_harness.translation.cache import TranslationCache
         from conj_harness.translation.layer import TranslationLayer
         from conj_harness.translation.transform import ConjugateTransform
         from conj_harness.translators import get_backend
 
         def layer() -> TranslationLayer:
-            options = {"model": self.model} if self.model else {}
-            return TranslationLayer(get_backend(self.backend or "google", **options))
+            options = {**self.options, **({"model": self.model} if self.model else {})}
+            return TranslationLayer(get_backend(self.backend or "google", **options),
+                                    TranslationCache(self.cache) if self.cache else None)
 
         return ConjugateTransform(self.conjugate, layer)
 
@@ -95,7 +100,12 @@ class InvertFilter(Filter):
         return [[next(back) for _ in group] for group in groups]
 
 
-def original_filter(reference: str, **kwargs: Any) -> Any:
-    """A filter step the original task named with ``!function`` (``reference`` as the index recorded it)."""
-    step = compat.yaml_function(reference)
-    return step(**kwargs)
+def original_filter(reference: str, function_kwargs: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """A filter step of the original task that names ``!function`` objects: the step itself (``reference``, as the
+    task index recorded it: ``DIR/module.name``, or a registered filter name such as ``custom``) and/or some of its
+    arguments (``function_kwargs``, e.g. ``custom``'s ``filter_fn``), each resolved relative to the original YAML."""
+    from lm_eval.api.registry import get_filter
+
+    resolved = {key: compat.yaml_function(ref) for key, ref in (function_kwargs or {}).items()}
+    step = compat.yaml_function(reference) if "/" in reference else get_filter(reference)
+    return step(**kwargs, **resolved)

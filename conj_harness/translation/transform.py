@@ -45,12 +45,22 @@ class ConjugateTransform:
         return self._map(texts, self.name, "en", self.conjugate.invert)
 
     def _map(self, texts: Sequence[str], source: str, target: str, rule: Callable[[str], str]) -> list[str]:
-        unique = list(dict.fromkeys(t for t in texts if t.strip()))
-        if self.is_language:
-            done = dict(zip(unique, self.layer.translate(unique, source, target)))
-        else:
-            done = {t: rule(t) for t in unique}
-        return [done.get(t, t) for t in texts]
+        if not self.is_language:
+            done = {t: rule(t) for t in dict.fromkeys(t for t in texts if t.strip())}
+            return [done.get(t, t) for t in texts]
+        # Translators trim their input; the whitespace around a string is part of the prompt's layout (a choice's
+        # leading space, a description's closing blank line), so only the inside is translated.
+        cores = list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+        done = dict(zip(cores, self.layer.translate(cores, source, target)))
+        out = []
+        for t in texts:
+            core = t.strip()
+            if not core:
+                out.append(t)
+                continue
+            start = t.index(core)
+            out.append(t[:start] + done[core] + t[start + len(core):])
+        return out
 
     def describe(self) -> dict[str, object]:
         """What made the transform: for the task metadata."""

@@ -364,3 +364,23 @@ def test_the_narrow_index_settles_what_the_full_index_would():
     tag = next(n for n, e in full.items() if e.kind == "tag")
     assert _narrow_index([tag], None) is None
     assert _narrow_index(["no_such_task_anywhere"], None) is None
+
+
+def test_a_translation_keeps_the_whitespace_around_each_part(setup):
+    """Translators trim; a choice's leading space or a description's closing blank line is layout, kept."""
+    from tests.support.fake_google import fake_translate
+
+    s = _transform(setup, "fr")
+    assert s.forward([" yes", "Solve it.\n\n", "  ", ""]) == [
+        " " + fake_translate("yes", "fr"), fake_translate("Solve it.", "fr") + "\n\n", "  ", ""]
+
+
+def test_how_many_reference_answers_survive_the_inverse_is_recorded(setup):
+    for c in ("leet", "piglatin"):
+        config = yaml.safe_load((setup["out"] / "conjugated" / "gsm8k" / f"conj_gsm8k_{c}.yaml").read_text()
+                                .replace("!function", ""))
+        exact = config["metadata"]["conjugation"]["answer_roundtrip_exact"]
+        assert 0 <= exact < 1  # worked solutions with words: not all come back letter for letter
+    xnli = yaml.safe_load((setup["out"] / "conjugated" / "xnli_en" / "conj_xnli_en_leet.yaml").read_text()
+                          .replace("!function", ""))
+    assert "answer_roundtrip_exact" not in xnli["metadata"]["conjugation"]  # choices are scored, not text
