@@ -130,6 +130,22 @@ def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, c
     return index
 
 
+def resolve_members(index: dict[str, compat.IndexEntry], name: str) -> list[str]:
+    """The tasks a group or tag stands for, through nested groups (empty when none is a listed task)."""
+    out: list[str] = []
+    pending, seen = [name], set()
+    while pending:
+        current = pending.pop()
+        entry = index.get(current)
+        if entry is None or current in seen:
+            continue
+        seen.add(current)
+        if entry.kind == "task":
+            out.append(current)
+        pending.extend(entry.members)
+    return out
+
+
 def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[list[str], dict[str, compat.IndexEntry]]:
     """The leaf tasks ``names`` stand for (groups and tags expanded); an unknown name lists close ones."""
     index = _narrow_index(names, include_path) or _index(include_path)
@@ -138,6 +154,11 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
             close = difflib.get_close_matches(name, list(index), n=5, cutoff=0.6)
             raise ConjError(f"unknown task {name!r}: " + (f"close names: {', '.join(close)}" if close else
                                                          "no close name (see `lm_eval ls tasks`)"))
+    for name in names:
+        entry = index[name]
+        if entry.kind in ("group", "tag") and not resolve_members(index, name):
+            raise ConjError(f"{name} is a {entry.kind} whose tasks lm-eval's index does not list (defined inside the "
+                            "group's YAML): conjugate its tasks by name instead")
     tasks = resolve_tasks_in(index, names)
     bad = [t for t in tasks if index[t].yaml_path is None or "class" in index[t].config]
     if bad:

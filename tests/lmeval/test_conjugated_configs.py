@@ -146,3 +146,13 @@ def test_a_limit_below_one_is_refused(tmp_path, limit):
     proc = run(["conj-harness", "conjugate", "gsm8k", "--to", "leet", "--out", str(tmp_path), "--limit", limit],
                check=False)
     assert proc.returncode == 2 and "1 or more" in proc.stderr and not any(tmp_path.iterdir())
+
+
+def test_groups_expand_to_their_tasks_and_an_inline_group_is_one_line():
+    from conj_harness.errors import ConjError
+    from conj_harness.lmeval.conjugated import resolve_sources
+
+    tasks, _ = resolve_sources(["mmlu_stem"], None)
+    assert len(tasks) == 19 and all(t.startswith("mmlu_") for t in tasks)
+    with pytest.raises(ConjError, match="flan_held_in is a group whose tasks lm-eval's index does not list"):
+        resolve_sources(["flan_held_in"], None)
