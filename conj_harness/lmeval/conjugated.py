@@ -487,7 +487,11 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
     if any("_conj_description" in r for r in item.eval_rows):
         config["description"] = "_conj_description"
     if any("_conj_gen_prefix" in r for r in item.eval_rows):
-        config["gen_prefix"] = "_conj_gen_prefix"
+        # lm-eval reads the YAML's gen_prefix text to decide whether a choice needs a delimiter under a chat
+        # template (none after a prefix ending in whitespace): a template ending in the same whitespace keeps that
+        prefix = raw.get("gen_prefix")
+        trail = prefix[len(prefix.rstrip()):] if isinstance(prefix, str) else ""
+        config["gen_prefix"] = "{{_conj_gen_prefix.rstrip()}}" + trail if trail else "_conj_gen_prefix"
     fewshot = {k: v for k, v in (raw.get("fewshot_config") or {}).items()
                if k in ("sampler", "fewshot_indices", "fewshot_delimiter", "target_delimiter")}
     fewshot.update(split=source.fewshot_named if not source.inline_fewshot else None, doc_to_text="_conj_text",

@@ -156,3 +156,40 @@ def test_groups_expand_to_their_tasks_and_an_inline_group_is_one_line():
     assert len(tasks) == 19 and all(t.startswith("mmlu_") for t in tasks)
     with pytest.raises(ConjError, match="flan_held_in is a group whose tasks lm-eval's index does not list"):
         resolve_sources(["flan_held_in"], None)
+
+
+MC_PREFIX_TASK = """task: pick_color
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    validation: {data}
+output_type: multiple_choice
+validation_split: validation
+doc_to_text: "What color is {{{{thing}}}}?"
+doc_to_target: label
+doc_to_choice: ["red", "green"]
+gen_prefix: "Answer: "
+metric_list:
+  - metric: acc
+"""
+
+
+def test_a_gen_prefix_ending_in_a_space_keeps_lm_evals_delimiter_under_a_chat_template(tmp_path):
+    include = tmp_path / "mine"
+    include.mkdir()
+    data = _jsonl(tmp_path / "d.jsonl", [{"thing": t, "label": i % 2} for i, t in enumerate(["a rose", "grass"])])
+    (include / "pick_color.yaml").write_text(MC_PREFIX_TASK.format(data=data))
+    tasks = _conjugate(tmp_path / "out", "pick_color", {}, include)
+    original = _original("pick_color", {"validation": data}, include)
+
+    def chat(messages, add_generation_prompt=True):
+        return "|".join(f"{m['role']}:{m['content']}" for m in messages)
+
+    def requests(task) -> list[tuple]:
+        task.build_all_requests(rank=0, limit=2, world_size=1, apply_chat_template=True, chat_template=chat)
+        return [inst.arguments for inst in task.instances]
+
+    assert requests(tasks["conj_pick_color_en"]) == requests(original)
+    leet = requests(tasks["conj_pick_color_leet"])
+    assert all(cont in (LEET("red"), LEET("green")) for _, cont in leet)  # no space added before the choice
+    assert all(ctx.endswith(LEET("Answer:") + " ") for ctx, _ in leet)
