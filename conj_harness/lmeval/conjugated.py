@@ -585,6 +585,18 @@ def _differs(path: Path, content: str) -> bool:
     return not path.exists() or path.read_text(encoding="utf-8") != content
 
 
+def _write_data(files: dict[Path, str]) -> None:
+    """A conjugation's split files, each written atomically if it changed; a split file an earlier conjugation
+    wrote into the same folder and this one does not is removed."""
+    for target, content in files.items():
+        if _differs(target, content):
+            atomic.write_text(target, content)
+    for folder in {target.parent for target in files}:
+        for stale in folder.glob("*.jsonl"):
+            if stale not in files:
+                stale.unlink()
+
+
 def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] = lambda _m: None) -> list[Written]:
     """Conjugate every task of ``request`` (see the module docstring); returns what was written or found."""
     names_of_tasks, index = resolve_sources(request.tasks, request.include_path)
@@ -604,9 +616,7 @@ def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] =
     written = []
     for item, path, text, files in planned:
         changed = _differs(path, text)
-        for target, content in files.items():
-            if _differs(target, content):
-                atomic.write_text(target, content)
+        _write_data(files)
         if changed:
             atomic.write_text(path, text)  # the YAML last: a task is visible only once its data is complete
         written.append(Written(item.source.name, item.conjugate, path, changed, item.fidelity))

@@ -23,9 +23,9 @@ def _jsonl(path: Path, rows: list[dict]) -> str:
     return str(path)
 
 
-def _conjugate(out: Path, task: str, files: dict[str, str], include: Path | None = None) -> dict:
+def _conjugate(out: Path, task: str, files: dict[str, str], include: Path | None = None, force: bool = False) -> dict:
     request = ConjugateRequest(tasks=[task], conjugates=["leet"], out_dir=out, data_files=files,
-                               include_path=str(include) if include else None)
+                               include_path=str(include) if include else None, force=force)
     conjugate_tasks(request)
     manager = ConjTaskManager(include_path=str(out))
     names = [f"conj_{task}_en", f"conj_{task}_leet"]
@@ -65,6 +65,11 @@ def test_arc_easy_draws_its_examples_from_the_training_split_as_lm_eval_does(tmp
         leet = tasks["conj_arc_easy_leet"].fewshot_context(leet_doc, num_fewshot=3)
         assert leet.count(LEET("train")) == 3 and LEET(doc["question"]) in leet and "heavy" not in leet
         assert tasks["conj_arc_easy_leet"].doc_to_target(leet_doc) == original.doc_to_target(doc)
+    # again with --force and no train file: the pool is now the test split, and the old train rows are gone
+    data = tmp_path / "out" / "conjugated" / "arc_easy" / "data" / "leet"
+    assert sorted(p.name for p in data.iterdir()) == ["test.jsonl", "train.jsonl"]
+    _conjugate(tmp_path / "out", "arc_easy", {"test": files["test"]}, force=True)
+    assert sorted(p.name for p in data.iterdir()) == ["test.jsonl"]
 
 
 def test_winogrande_conjugates_the_scored_continuation(tmp_path):
