@@ -36,7 +36,7 @@ from conj_harness import conjugates
 from conj_harness.errors import ConjError
 from conj_harness.files import atomic
 from conj_harness.lmeval import compat, conjugated_data
-from conj_harness.lmeval.registration import resolve_tasks_in, search_paths
+from conj_harness.lmeval.registration import member_tasks, resolve_tasks_in, search_paths
 from conj_harness.translation.fidelity import roundtrip_chrf
 from conj_harness.translation.layer import TranslationLayer
 from conj_harness.translation.transform import ConjugateTransform
@@ -130,22 +130,6 @@ def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, c
     return index
 
 
-def resolve_members(index: dict[str, compat.IndexEntry], name: str) -> list[str]:
-    """The tasks a group or tag stands for, through nested groups (empty when none is a listed task)."""
-    out: list[str] = []
-    pending, seen = [name], set()
-    while pending:
-        current = pending.pop()
-        entry = index.get(current)
-        if entry is None or current in seen:
-            continue
-        seen.add(current)
-        if entry.kind == "task":
-            out.append(current)
-        pending.extend(entry.members)
-    return out
-
-
 def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[list[str], dict[str, compat.IndexEntry]]:
     """The leaf tasks ``names`` stand for (groups and tags expanded); an unknown name lists close ones."""
     index = _narrow_index(names, include_path) or _index(include_path)
@@ -156,7 +140,7 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
                                                          "no close name (see `lm_eval ls tasks`)"))
     for name in names:
         entry = index[name]
-        if entry.kind in ("group", "tag") and not resolve_members(index, name):
+        if entry.kind in ("group", "tag") and not member_tasks(index, name):
             raise ConjError(f"{name} is a {entry.kind} whose tasks lm-eval's index does not list (defined inside the "
                             "group's YAML): conjugate its tasks by name instead")
     tasks = resolve_tasks_in(index, names)
@@ -169,6 +153,18 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
     return tasks, index
 
 
+def data_files_overrides(config: dict[str, Any], data_files: dict[str, str], kind: str = "json") -> dict[str, Any]:
+    """The config changes that make a task read ``data_files`` (``{split: path}``, files of one ``kind``) instead of
+    its dataset. A split the task names but the files do not give is dropped (a few-shot pool the user did not
+    mirror); lm-eval's few-shot fallback then picks from the splits that are left."""
+    overrides: dict[str, Any] = {"dataset_path": kind, "dataset_name": None,
+                                 "dataset_kwargs": {"data_files": data_files}}
+    for key in ("training_split", "validation_split", "test_split", "fewshot_split"):
+        if config.get(key) and config[key] not in data_files:
+            overrides[key] = None
+    return overrides
+
+
 def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) -> Any:
     """The original task object with its documents (from ``data_files`` when given); one line when offline."""
     overrides: dict[str, Any] = {}
@@ -179,13 +175,8 @@ def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) 
         for split, path in data_files.items():
             if not Path(path).is_file():
                 raise ConjError(f"--data-files {split}={path}: no such file")
-        overrides = {"dataset_path": kinds.pop(), "dataset_name": None,
-                     "dataset_kwargs": {"data_files": {s: str(Path(p).resolve()) for s, p in data_files.items()}}}
-        # A split the task names but the files do not give is dropped (a few-shot pool the user did not mirror);
-        # lm-eval then draws few-shot examples from the evaluation split, as it does for tasks without one.
-        for key in ("training_split", "validation_split", "test_split", "fewshot_split"):
-            if entry.config.get(key) and entry.config[key] not in data_files:
-                overrides[key] = None
+        overrides = data_files_overrides(entry.config, {s: str(Path(p).resolve()) for s, p in data_files.items()},
+                                         kinds.pop())
         named = {str(entry.config[k]) for k in ("test_split", "validation_split") if entry.config.get(k)}
         if named and not named & set(data_files):
             raise ConjError(f"--data-files gives no split {name} evaluates on: add "

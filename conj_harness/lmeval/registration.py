@@ -137,26 +137,29 @@ def resolve_tasks(specs: Iterable[str], include_path=None) -> list[str]:
     return resolve_tasks_in(compat.task_index(search_paths(include_path)), specs)
 
 
+def member_tasks(index: dict[str, compat.IndexEntry], name: str, seen: set[str] | None = None) -> list[str]:
+    """The tasks ``name`` stands for: itself if a task, else its members through nested groups and tags (empty
+    when none of them is a task the index lists)."""
+    entry = index.get(name)
+    if entry is not None and entry.kind == "task":
+        return [name]
+    seen = set() if seen is None else seen
+    if entry is None or name in seen:
+        return []
+    seen.add(name)
+    return [t for sub in entry.members for t in member_tasks(index, sub, seen)]
+
+
 def resolve_tasks_in(index: dict[str, compat.IndexEntry], specs: Iterable[str]) -> list[str]:
     """:func:`resolve_tasks` against an index already built."""
     tasks = {n for n, e in index.items() if e.kind == "task"}
-
-    def members(name: str, seen: set[str]) -> list[str]:
-        if name in tasks:
-            return [name]
-        entry = index.get(name)
-        if entry is None or name in seen:
-            return []
-        seen.add(name)
-        return [t for sub in entry.members for t in members(sub, seen)]
-
     out: list[str] = []
     flat = [s.strip() for spec in specs for s in str(spec).split(",") if s.strip()]
     if not flat:
         raise ConjError("--tasks is empty: name tasks, families (conj_icl) or globs ('conj_*')")
     for spec in flat:
         matched = [n for n in sorted(index) if fnmatch.fnmatchcase(n, spec)]
-        found = [t for n in matched for t in members(n, set())]
+        found = [t for n in matched for t in member_tasks(index, n)]
         if not found:
             raise UnknownNameError("task", spec, sorted(tasks))
         out += [t for t in found if t not in out]

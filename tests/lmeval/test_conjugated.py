@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conj_harness.lmeval import compat
+from conj_harness.lmeval.conjugated import data_files_overrides
 from conj_harness.lmeval.registration import ConjTaskManager
 from conj_harness.translation.cache import TranslationCache
 from conj_harness.translation.layer import TranslationLayer
@@ -66,11 +67,7 @@ def _builtin_index() -> dict[str, compat.IndexEntry]:
 def _original(name: str, files: dict[str, str]):
     """lm-eval's own task, built from its own YAML with the local files."""
     entry = _builtin_index()[name]
-    overrides = {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": files}}
-    for key in ("training_split", "validation_split", "test_split", "fewshot_split"):  # splits without a file
-        if entry.config.get(key) and entry.config[key] not in files:
-            overrides[key] = None
-    return compat.build_task_from_yaml(entry.yaml_path, overrides)
+    return compat.build_task_from_yaml(entry.yaml_path, data_files_overrides(entry.config, files))
 
 
 @functools.cache

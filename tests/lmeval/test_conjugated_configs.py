@@ -12,7 +12,13 @@ import pytest
 
 from conj_harness.conjugates import get
 from conj_harness.lmeval import compat
-from conj_harness.lmeval.conjugated import ConjugateRequest, _index, _narrow_index, conjugate_tasks
+from conj_harness.lmeval.conjugated import (
+    ConjugateRequest,
+    _index,
+    _narrow_index,
+    conjugate_tasks,
+    data_files_overrides,
+)
 from conj_harness.lmeval.registration import ConjTaskManager
 
 LEET = get("leet").transform
@@ -34,11 +40,7 @@ def _conjugate(out: Path, task: str, files: dict[str, str], include: Path | None
 
 def _original(task: str, files: dict[str, str], include: Path | None = None):
     entry = (_index(str(include)) if include else _narrow_index([task], None))[task]
-    overrides = {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": files}}
-    for key in ("training_split", "validation_split", "test_split", "fewshot_split"):
-        if entry.config.get(key) and entry.config[key] not in files:
-            overrides[key] = None
-    return compat.build_task_from_yaml(entry.yaml_path, overrides)
+    return compat.build_task_from_yaml(entry.yaml_path, data_files_overrides(entry.config, files))
 
 
 def _docs(task) -> list[dict]:
