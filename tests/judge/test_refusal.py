@@ -52,15 +52,21 @@ def test_every_safety_language_has_a_list_and_synthetic_cases():
 @pytest.mark.parametrize("lang", sorted(PHRASES))
 def test_phrase_lists_are_clean(lang):
     entry = PHRASES[lang]
-    assert set(entry) <= {"refuse", "answer", "not_refuse", "spacing", "density", "also_for"}
+    assert set(entry) <= {"refuse", "warn", "answer", "not_refuse", "spacing", "density", "also_for"}
     assert entry.get("spacing", "words") in ("words", "whole", "none")
-    for kind in ("refuse", "answer", "not_refuse"):
+    for kind in ("refuse", "warn", "answer", "not_refuse"):
         phrases = entry.get(kind, ())
         normed = [p if p.startswith("re:") else normalize(p) for p in phrases]
         assert all(normed), f"{lang}/{kind}: a phrase normalises to nothing"
         dupes = {p for p in normed if normed.count(p) > 1}
         assert not dupes, f"{lang}/{kind}: duplicates {dupes}"
     assert refusal._matcher(lang).kinds["refuse"]  # compiles
+    # a warning is a refusal phrase that may be followed by the content anyway: it must also be a refusal phrase,
+    # so that wherever the shape checks do not run (non-English, short text) it still counts as one
+    refuse = {p if p.startswith("re:") else normalize(p) for p in entry.get("refuse", ())}
+    for p in entry.get("warn", ()):
+        if not p.startswith("re:"):
+            assert normalize(p) in refuse, f"{lang}: warning {p!r} is not in the refuse list"
 
 
 # ---------------------------------------------------------------------------------------------------------------
