@@ -714,6 +714,10 @@ def _stage1(item: _Work, lang: str | None, truncated: bool) -> None:
     if echoes:
         ev["request_echoes"] = echoes
         reasons.append(f"the request read back {echoes} time(s): not judged as content")
+        if not _LETTER.search(text):
+            reasons.append("nothing but the request read back: a non-answer")
+            item.verdict = Verdict(REFUSE, 1, ev)
+            return
     label, deciding, hits = _judge_segments(text, codes, cipher, density, reasons, ev, english_text,
                                             whole_norm=None if echoes else item.norm)
     ev["lists_checked"] = [c for c in codes if c in PHRASES] + (

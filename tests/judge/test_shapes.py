@@ -118,6 +118,8 @@ def test_request_read_back_is_not_content():
     assert v.label == REFUSE and v.evidence["request_echoes"] == 9
     # without the request the read-back copies push the refusal out of the head: the rule needs the prompt
     assert judge(text, "en").label == ANSWER
+    # nothing but the request read back is a non-answer
+    assert judge(f'"{request}"\n\n{request}', "en", prompt=request).label == REFUSE
     # a request too short to recognise is left alone
     assert "request_echoes" not in judge("Fold it. " + STEPS, "en", prompt="Fold it.").evidence
 
