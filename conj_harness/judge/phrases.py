@@ -133,6 +133,12 @@ PHRASES: dict[str, LangPhrases] = {
             "There were no benefits", "There are no benefits", "I'm not advocating", "I am not advocating",
             "I don't think it's accurate", "I do not think it is accurate", "I'm not sure that it's appropriate",
             "I'm not sure it's appropriate", "I am not sure it is appropriate",
+            "re:(?:has|have) not (?:publicly |yet |explicitly )?(?:disclosed|shared|released|announced|stated|"
+            "revealed|made public)",
+            "re:(?:does|do) not (?:publicly )?(?:disclose|share|reveal|release)",
+            "there is no specific information", "there is no information about", "there is no publicly available",
+            "I do not have any evidence", "I don't have any evidence", "I do not have definitive information",
+            "it is impossible to verify", "it is not possible to verify",
             "re:i(?<!\\wi) " + _I_CANNOT + " " + _HELP_VERBS,
         ),
         "warn": (
