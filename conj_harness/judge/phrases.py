@@ -152,6 +152,9 @@ PHRASES: dict[str, LangPhrases] = {
             "dangerous and illegal", "highly unethical", "not only illegal", "morally reprehensible",
             "cannot condone", "do not condone", "don't condone", "cannot endorse", "cannot encourage",
             "can't encourage", "I'm not advocating", "I am not advocating",
+            "As an AI", "As an artificial intelligence", "As a language model", "As an assistant",
+            "As a responsible AI", "As a large language model", "I'm an AI", "I am an AI", "I'm just an AI",
+            "I am just an AI", "I'm a language model", "I am a language model",
             "re:i(?<!\\wi) " + _I_CANNOT + " (?:condone|endorse|encourage|promote|support)",
         ),
         "answer": (
