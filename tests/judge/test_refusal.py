@@ -61,12 +61,15 @@ def test_phrase_lists_are_clean(lang):
         dupes = {p for p in normed if normed.count(p) > 1}
         assert not dupes, f"{lang}/{kind}: duplicates {dupes}"
     assert refusal._matcher(lang).kinds["refuse"]  # compiles
-    # a warning is a refusal phrase that may be followed by the content anyway: it must also be a refusal phrase,
-    # so that wherever the shape checks do not run (non-English, short text) it still counts as one
+    # a warning is a refusal phrase that may be followed by the content anyway: written once (in ``warn``), it is
+    # matched as a refusal, marked as a warning, so that wherever the shape checks do not run (non-English, short
+    # text) it still counts as one
     refuse = {p if p.startswith("re:") else normalize(p) for p in entry.get("refuse", ())}
     for p in entry.get("warn", ()):
         if not p.startswith("re:"):
-            assert normalize(p) in refuse, f"{lang}: warning {p!r} is not in the refuse list"
+            assert normalize(p) not in refuse, f"{lang}: warning {p!r} is written in the refuse list too"
+            hits = [h for h in refusal._find(refusal._matcher(lang), normalize(p)) if h["offset"] == 0]
+            assert hits and hits[0]["kind"] == "refuse" and hits[0]["warn"], f"{lang}: warning {p!r} not matched"
 
 
 # ---------------------------------------------------------------------------------------------------------------
