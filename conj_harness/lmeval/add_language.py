@@ -93,9 +93,7 @@ def _add_xnli(layer: TranslationLayer, code: str, folder: Path) -> Path:
 
 
 def _write_yaml(folder: Path, family: str, code: str, layer: TranslationLayer, **dataset_kwargs: object) -> Path:
-    s = layer.stats
-    translation = {"backend": layer.backend.name, "model": layer.backend.model, "strings": s.requested,
-                   "checked": s.checked, "check_failed": s.check_failed, "pass_rate": s.pass_rate}
+    translation = layer.describe()
     # round-trip chrF: every string translated for this family, back to English through the same backend (cached)
     sources = [t for t in layer.from_english if t.strip()]
     score = roundtrip_chrf(sources, [layer.from_english[t] for t in sources],

@@ -29,7 +29,6 @@ from typing import Any
 from lm_eval.api.filter import Filter
 
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic
 from conj_harness.lmeval import compat
 
 FIELDS = ("_conj_id", "_conj_text", "_conj_target", "_conj_choices", "_conj_gold", "_conj_description",
@@ -43,10 +42,6 @@ def split_file(folder: Path, split: str) -> Path:
 def encode_rows(rows: Sequence[dict[str, Any]]) -> str:
     """The JSONL text of one split (deterministic: the same documents give the same bytes)."""
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str) + "\n" for row in rows)
-
-
-def write_split(folder: Path, split: str, rows: Sequence[dict[str, Any]]) -> Path:
-    return atomic.write_text(split_file(folder, split), encode_rows(rows))
 
 
 def read_split(folder: Path, split: str) -> list[dict[str, Any]]:

@@ -118,11 +118,12 @@ def local_task_fidelity(include_path=None) -> dict[str, str]:
     out = {}
     for name, entry in sorted(compat.task_index(search_paths(include_path)).items()):
         meta = entry.config.get("metadata")
-        info = (meta.get("conjugation") or meta.get("translation") or {}) if isinstance(meta, dict) else {}
+        info = (meta.get("conjugation") or meta.get("translation")) if isinstance(meta, dict) else None
+        info = info if isinstance(info, dict) else {}
         parts = []
-        if isinstance(info, dict) and info.get("roundtrip_chrf") is not None:
+        if info.get("roundtrip_chrf") is not None:
             parts.append(f"chrF {info['roundtrip_chrf']:.1f}")
-        if isinstance(info, dict) and info.get("pass_rate") is not None:
+        if info.get("pass_rate") is not None:
             parts.append(f"language check {info['pass_rate']:.0%}")
         out[name] = "  ".join(parts)
     return out

@@ -55,6 +55,12 @@ class TranslationLayer:
         #: (English source, translation) of every distinct string translated from English (for round-trip chrF).
         self.from_english: dict[str, str] = {}
 
+    def describe(self) -> dict[str, object]:
+        """Which translator made the strings and how they fared: what task metadata records."""
+        s = self.stats
+        return {"backend": self.backend.name, "model": self.backend.model, "strings": s.requested,
+                "checked": s.checked, "check_failed": s.check_failed, "pass_rate": s.pass_rate}
+
     def _model(self, source: str, target: str) -> str:
         model_for = getattr(self.backend, "model_for", None)
         return model_for(source, target) if model_for else self.backend.model

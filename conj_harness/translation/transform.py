@@ -66,8 +66,4 @@ class ConjugateTransform:
         """What made the transform: for the task metadata."""
         if not self.is_language:
             return {"kind": self.conjugate.kind, "backend": "rules"}
-        layer = self.layer
-        s = layer.stats
-        return {"kind": "language", "backend": layer.backend.name, "model": layer.backend.model,
-                "strings": s.requested, "checked": s.checked, "check_failed": s.check_failed,
-                "pass_rate": s.pass_rate}
+        return {"kind": "language", **self.layer.describe()}
