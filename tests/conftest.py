@@ -47,6 +47,14 @@ def tiny_llama(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_gemma(tmp_path_factory) -> Path:
+    """A random Gemma 3 whose tokenizer adds <bos> (the BOS policy's Gemma case)."""
+    from tests.support.tiny_models import build_gemma
+
+    return build_gemma(tmp_path_factory.mktemp("models") / "tiny-gemma", seed=0)
+
+
+@pytest.fixture(scope="session")
 def tiny_chat_llama(tmp_path_factory) -> Path:
     """Like tiny_llama, with a chat template (for --apply_chat_template / --system_instruction runs)."""
     from tests.support.tiny_models import CHAT_TEMPLATE, build_llama

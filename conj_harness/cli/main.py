@@ -12,6 +12,7 @@ Subcommands:
   download-data    write the offline data mirror that CONJ_DATA_DIR reads
   compare          base vs fine-tuned on conj tasks: drop, recovery, paired significance, report
   report           re-render a compare report, or compare two existing lm-eval output folders
+  real-model       the folder of a real model that installs offline (gemma-3-270m, smollm2-135m-instruct)
   judge            label JSONL responses REFUSE / ANSWER / AMBIGUOUS (the safety families' judge)
 """
 
@@ -207,6 +208,12 @@ def _demo(args) -> None:
         raise ConjError(f"{len(outcome.failures)} demo run(s) failed; see the eval.log files under {args.output}")
 
 
+def _real_model(args) -> None:
+    from conj_harness.checkpoints import offline
+
+    print(offline.gguf_file(args.name) if args.gguf else offline.model_folder(args.name))
+
+
 def _add_conjugate_parser(sub) -> None:
     cj = sub.add_parser("conjugate", help="put lm-eval tasks through conjugates (conj_<task>_<c> task YAMLs)",
                         description="Write conj_<task>_<c> for every conjugate, the baseline conj_<task>_en and the "
@@ -268,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--force", action="store_true", help="overwrite a folder that holds another pair's results")
     dm.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a bar")
     dm.set_defaults(func=_demo)
+    rm = sub.add_parser("real-model", help="print the folder of a real model that installs offline (converted once "
+                                           "from its GGUF file)")
+    rm.add_argument("name", help="gemma-3-270m or smollm2-135m-instruct (see docs/real-models.md)")
+    rm.add_argument("--gguf", action="store_true", help="print the GGUF file instead (lm-eval's gguf_file= loads it)")
+    rm.set_defaults(func=_real_model)
     from conj_harness.cli import compare as compare_cli
     from conj_harness.cli import judge as judge_cli
 

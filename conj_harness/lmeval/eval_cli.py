@@ -3,8 +3,10 @@
 Every lm_eval flag and subcommand works unchanged: the arguments are parsed by lm-eval's parser, then this
 module (1) swaps in :class:`~conj_harness.lmeval.registration.ConjTaskManager`, (2) skips indexing lm-eval's built-in
 tasks when every requested name resolves locally, (3) rejects an unknown ``conj_*`` name with the list of valid
-ones, and (4) applies the paper's no-BOS setting (``add_bos_token=False``) to ``hf``/``vllm`` runs of conj tasks
-unless the user set it. Before anything loads, the backend's packages are checked (``--model vllm`` without vLLM
+ones, (4) converts a GGUF checkpoint once into a cached folder (:mod:`conj_harness.checkpoints.gguf`), and (5)
+applies the BOS policy to ``hf``/``vllm`` runs of conj tasks (:mod:`conj_harness.checkpoints.bos`: no BOS for the
+paper's LLaMA/OPT checkpoints, a BOS for Gemma, the tokenizer's default otherwise) unless the user set
+``add_bos_token``, recording the choice in the results' metadata (``bos_policy``). Before anything loads, the backend's packages are checked (``--model vllm`` without vLLM
 says which extra to install) and, for vLLM, that prompts are never silently truncated to ``max_model_len``.
 """
 
@@ -76,6 +78,25 @@ def record_judge(args: Any, metadata: dict[str, Any]) -> None:
                      "judge_identity": spec.identity()}
 
 
+def apply_checkpoint_policy(model_args: dict[str, Any], paper_mode: bool) -> dict[str, Any]:
+    """A GGUF becomes its converted folder; for conj tasks (``paper_mode``) the BOS policy sets ``add_bos_token``.
+
+    The choice is returned under ``_bos_policy`` (popped by the caller into the results' metadata) and said in one
+    line on stderr.
+    """
+    from conj_harness.checkpoints import bos, gguf
+
+    model_args, _source = gguf.resolve_model_args(model_args)
+    if not paper_mode:
+        return model_args
+    choice = bos.decide(model_args)
+    if choice.add_bos_token is not None and not choice.user_set:
+        model_args = {**model_args, "add_bos_token": choice.add_bos_token}
+    if not choice.user_set:
+        log.warning(choice.line())
+    return {**model_args, "_bos_policy": choice.as_metadata()}
+
+
 def prepare(args: Any) -> None:
     """Adjust parsed lm-eval arguments in place and check them before anything loads (see module docstring)."""
     from conj_harness.lmeval import backend_checks, registration
@@ -99,13 +120,17 @@ def prepare(args: Any) -> None:
     if command != "run":
         return
     model_args = _as_dict(args.model_args)
-    if all_local and model in BOS_BACKENDS and "add_bos_token" not in model_args:
-        model_args["add_bos_token"] = False
-        log.info("conj-eval: add_bos_token=False (paper mode: no BOS token); pass add_bos_token=True to override")
+    bos_policy = None
+    if model in BOS_BACKENDS:
+        model_args = apply_checkpoint_policy(model_args, paper_mode=all_local)
+        bos_policy = model_args.pop("_bos_policy", None)
     if isinstance(args.model_args, dict) or model_args:
         args.model_args = model_args
     backend_checks.check_model_sources(model, model_args)
     metadata = _as_dict(getattr(args, "metadata", None))
+    if bos_policy is not None:
+        metadata["bos_policy"] = bos_policy
+        args.metadata = metadata
     if check_task_data(tasks, index, metadata):
         record_judge(args, metadata)
     if all_local:

@@ -28,6 +28,7 @@ from conj_harness.errors import ConjError
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
 from conj_harness.pairs.adapters import check_adapter
+from conj_harness.checkpoints import gguf
 from conj_harness.pairs.spec import ROLES, PairSpec, check_local_paths
 from conj_harness.pairs.store import FolderLock, MultiPairStore, PairStore
 from conj_harness.pairs.tokenizers import compare_tokenizers, tokenizer_info
@@ -76,6 +77,7 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     if process_per not in PROCESS_PER:
         raise ConjError(f"process_per must be one of {', '.join(PROCESS_PER)}, not {process_per!r}")
     store = PairStore(out)
+    convert_gguf_models(spec)
     check_local_paths(spec)
     check_adapter(spec)
     compat.check_version()
@@ -106,7 +108,26 @@ def _sigterm_as_exit():
         signal.signal(signal.SIGTERM, old)
 
 
+def convert_gguf_models(spec: PairSpec) -> None:
+    """A model given as a GGUF file becomes its converted folder (once, cached), so each worker loads it in seconds."""
+    if spec.served:
+        return
+    for role in ROLES:
+        model = spec.model(role)
+        if model.endswith(".gguf"):
+            folder = str(gguf.convert(Path(model)))
+            if role == "base":
+                spec.base = folder
+            else:
+                spec.tuned = folder
+            print(f"conj-harness compare: {role} model {model} is read from its converted folder {folder}",
+                  file=sys.stderr)
+
+
 def _announce_settings(spec: PairSpec, store: PairStore) -> None:
+    if not spec.served:
+        for role in ROLES if spec.tuned != spec.base else ("base",):
+            print(spec.bos_choice(role).line(f"conj-harness compare: {role} model"), file=sys.stderr)
     tokenizers = compare_tokenizers(tokenizer_info(spec.base), tokenizer_info(str(spec.tuned), spec.tuned_adapter))
     store.write_tokenizers(tokenizers)
     if tokenizers["same"] is False:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conj_harness.checkpoints import bos
+from conj_harness.checkpoints.bos import BosChoice
 from conj_harness.errors import ConjError
 from conj_harness.judge.registry import JudgeSpec
 
@@ -170,7 +172,15 @@ class PairSpec:
             "model_args": ",".join(args), "chat_template": self.chat_template(role),
             "limit": self.limit, "seed": self.seed, "gen_kwargs": self.gen_kwargs,
             "judge": self.judge_spec().identity(),
+            **({"add_bos_token": self.bos_choice(role).add_bos_token} if not self.served else {}),
         }
+
+    def bos_choice(self, role: str) -> BosChoice:
+        """The BOS policy's choice for one role's model (:mod:`conj_harness.checkpoints.bos`); the worker's
+        ``conj-eval`` preparation makes the same choice from the same files, and it is part of the identity."""
+        args = dict(kv.split("=", 1) for kv in self.lm_eval_model_args(role, with_adapter=False).split(",")
+                    if "=" in kv)
+        return bos.decide(args)
 
     def recorded_model_args(self, role: str) -> str:
         """The model args as written to ``pair.json``: credentials replaced by ``***``."""

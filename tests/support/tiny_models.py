@@ -82,6 +82,37 @@ def build_llama(path: str | Path, seed: int = 0, hidden: int = 64, layers: int =
     return path
 
 
+def build_gemma(path: str | Path, seed: int = 0, hidden: int = 64, layers: int = 2) -> Path:
+    """A random-init Gemma 3 (text) whose tokenizer adds ``<bos>`` like Gemma's: the BOS policy's Gemma case."""
+    import torch
+    from tokenizers import processors
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig, PreTrainedTokenizerFast
+
+    path = Path(path)
+    base = build_tokenizer()
+    base.add_special_tokens({"bos_token": "<bos>"})
+    backend = base.backend_tokenizer
+    backend.post_processor = processors.TemplateProcessing(
+        single="<bos> $A", pair="<bos> $A $B", special_tokens=[("<bos>", base.convert_tokens_to_ids("<bos>"))])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<bos>", eos_token="</s>",
+                                        unk_token="<unk>", pad_token="<pad>")
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=4096,
+        sliding_window=64, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        do_sample=False, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 def build_lora(model: str | Path, path: str | Path, seed: int = 0, zero: bool = False,
                targets: tuple[str, ...] = ("q_proj", "v_proj", "o_proj", "down_proj")) -> Path:
     """Save a LoRA adapter for ``model`` to ``path``: random A and B (it changes the outputs), or ``zero`` (B = 0,
