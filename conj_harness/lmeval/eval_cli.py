@@ -6,8 +6,8 @@ tasks when every requested name resolves locally, (3) rejects an unknown ``conj_
 ones, (4) converts a GGUF checkpoint once into a cached folder (:mod:`conj_harness.checkpoints.gguf`), and (5)
 applies the BOS policy to ``hf``/``vllm`` runs of conj tasks (:mod:`conj_harness.checkpoints.bos`: no BOS for the
 paper's LLaMA/OPT checkpoints, a BOS for Gemma, the tokenizer's default otherwise) unless the user set
-``add_bos_token``, recording the choice in the results' metadata (``bos_policy``). Before anything loads, the backend's packages are checked (``--model vllm`` without vLLM
-says which extra to install) and, for vLLM, that prompts are never silently truncated to ``max_model_len``.
+``add_bos_token``, recording the choice in the results' metadata (``bos_policy``). Before anything loads, the
+backend's packages are checked (``--model vllm`` without vLLM says which extra to install) and, for vLLM, that prompts are never silently truncated to ``max_model_len``.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conj_harness.checkpoints import gguf
 from conj_harness.errors import ConjError
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
 from conj_harness.pairs.adapters import check_adapter
-from conj_harness.checkpoints import gguf
 from conj_harness.pairs.spec import ROLES, PairSpec, check_local_paths
 from conj_harness.pairs.store import FolderLock, MultiPairStore, PairStore
 from conj_harness.pairs.tokenizers import compare_tokenizers, tokenizer_info
