@@ -7,7 +7,8 @@ ones, (4) converts a GGUF checkpoint once into a cached folder (:mod:`conj_harne
 applies the BOS policy to ``hf``/``vllm`` runs of conj tasks (:mod:`conj_harness.checkpoints.bos`: no BOS for the
 paper's LLaMA/OPT checkpoints, a BOS for Gemma, the tokenizer's default otherwise) unless the user set
 ``add_bos_token``, recording the choice in the results' metadata (``bos_policy``). Before anything loads, the
-backend's packages are checked (``--model vllm`` without vLLM says which extra to install) and, for vLLM, that prompts are never silently truncated to ``max_model_len``.
+backend's packages are checked (``--model vllm`` without vLLM says which extra to install) and, for vLLM, that
+prompts are never silently truncated to ``max_model_len``.
 """
 
 from __future__ import annotations
