@@ -112,35 +112,52 @@ def convert(path: Path, root: Path | None = None) -> Path:
         with _locked(target.with_name(target.name + ".lock")):
             if (target / DONE_FILE).is_file():
                 return target  # converted by another process while this one waited
-            _convert_into(path, target)
-    except PermissionError as e:
-        raise GGUFError(f"cannot write the converted model under {target.parent} ({e.strerror}): set "
-                        "CONJ_MODEL_CACHE to a writable folder") from None
+            model, tokenizer = _load(path)
+            _save(model, tokenizer, path, target)
+    except OSError as e:
+        raise GGUFError(f"cannot write the converted model under {target.parent} ({e.strerror or e}): set "
+                        "CONJ_MODEL_CACHE to a writable folder, or CONJ_GGUF_CONVERT=0 to load the GGUF file "
+                        "directly at every load") from None
     return target
 
 
-def _convert_into(path: Path, target: Path) -> None:
+def _load(path: Path) -> tuple[Any, Any]:
+    """transformers' GGUF loading: dequantise every tensor, convert the tokenizer (minutes for a large file)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.warning("conj-harness: converting %s once into %s (dequantised safetensors; later loads take seconds)",
-                path, target)
-    start = time.monotonic()
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    log.warning("conj-harness: converting %s once (dequantised safetensors in %s; later loads take seconds)",
+                path, cache_root())
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                          dtype=torch.float32)
+    except Exception as e:  # noqa: BLE001 - transformers raises many kinds for a file it cannot convert
+        raise GGUFError(f"{path}: transformers cannot load this GGUF file ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
     # The tensors are dequantised already; the GGUF "quantizer" only marks the model as not saveable.
-    model.hf_quantizer = None  # type: ignore[assignment]
+    model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    record = {"source": str(path.resolve()), "sha256": sha256_of(path), "seconds": round(time.monotonic() - start, 1),
-              "dtype": "float32", "transformers": _version("transformers")}
-    (tmp / DONE_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)  # an earlier, unfinished conversion
-    os.replace(tmp, target)
+    return model, tokenizer
+
+
+def _save(model: Any, tokenizer: Any, path: Path, target: Path) -> None:
+    """Into a temporary sibling, then renamed: a folder with :data:`DONE_FILE` is always complete."""
+    start = time.monotonic()
+    for stale in target.parent.glob(target.name + ".tmp*"):  # left by an interrupted conversion (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        record = {"source": str(path.resolve()), "sha256": sha256_of(path), "dtype": "float32",
+                  "save_seconds": round(time.monotonic() - start, 1), "transformers": _version("transformers")}
+        (tmp / DONE_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)  # an earlier, unfinished conversion
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _version(dist: str) -> str | None:

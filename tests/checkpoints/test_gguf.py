@@ -66,6 +66,19 @@ def test_bad_files_are_one_line(tmp_path):
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
+def test_unconvertible_file_and_unwritable_cache_are_one_line(tmp_path, monkeypatch):
+    header_only = write_gguf(tmp_path / "h.gguf", "gemma3", ["<bos>"], 0)  # no tensors: transformers cannot load it
+    with pytest.raises(ConjError, match=r"h\.gguf: transformers cannot load this GGUF file"):
+        gguf.convert(header_only, root=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.tmp*"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CONJ_MODEL_CACHE", str(blocker / "models"))
+    with pytest.raises(ConjError, match=r"cannot write the converted model under .*a-file/models .*CONJ_MODEL_CACHE"):
+        gguf.convert(header_only)
+    assert blocker.read_text() == "x"
+
+
 def test_converted_folder_is_named_by_content(tmp_path):
     a = write_gguf(tmp_path / "a.gguf", "gemma3", ["<bos>"], 0)
     b = write_gguf(tmp_path / "b.gguf", "gemma3", ["<bos>", "x"], 0)
