@@ -112,16 +112,18 @@ def convert_gguf_models(spec: PairSpec) -> None:
     """A model given as a GGUF file becomes its converted folder (once, cached), so each worker loads it in seconds."""
     if spec.served:
         return
+    converted: dict[str, str] = {}
     for role in ROLES:
         model = spec.model(role)
         if model.endswith(".gguf"):
-            folder = str(gguf.convert(Path(model)))
+            if model not in converted:
+                converted[model] = str(gguf.convert(Path(model)))
+                print(f"conj-harness compare: {model} is read from its converted folder {converted[model]}",
+                      file=sys.stderr)
             if role == "base":
-                spec.base = folder
+                spec.base = converted[model]
             else:
-                spec.tuned = folder
-            print(f"conj-harness compare: {role} model {model} is read from its converted folder {folder}",
-                  file=sys.stderr)
+                spec.tuned = converted[model]
 
 
 def _announce_settings(spec: PairSpec, store: PairStore) -> None:

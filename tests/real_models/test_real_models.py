@@ -78,7 +78,10 @@ def test_gemma_default_bos_is_fluent_and_no_bos_is_not(gemma_folder):
 
 def test_conj_eval_on_the_gemma_gguf(tmp_path, gemma_folder):
     """conj-eval given the GGUF file itself: read from the converted folder, with a BOS, fluent outputs."""
+    from conj_harness.judge.classifier_runtime import local_model
+
     gguf = _installed("gemma-3-270m")
+    assert local_model(str(gguf)) == str(gemma_folder)  # a judge model given as a GGUF reads the same folder
     out = tmp_path / "gemma"
     proc = run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={gguf}", "--tasks",
                 "conj_icl_en,conj_icl_leet", "--limit", "4", "--device", "cpu", "--batch_size", "4",
@@ -115,3 +118,21 @@ def test_smollm2_safety_task_judged(tmp_path, smollm_folder):
     assert len(samples) == 3 and all(s["resps"][0][0].strip() for s in samples)
     for sample in samples:  # the harmful responses are in the file, never on the terminal
         assert sample["resps"][0][0][:40] not in proc.stdout + proc.stderr
+
+
+def test_compare_on_the_gemma_gguf_with_an_adapter(tmp_path, gemma_folder):
+    """compare given the GGUF file: converted folder for both roles, one load, the BOS choice in the identity."""
+    from tests.support.tiny_models import build_lora
+
+    gguf = _installed("gemma-3-270m")
+    adapter = build_lora(gemma_folder, tmp_path / "lora", seed=0)
+    out = tmp_path / "pair"
+    proc = run(["conj-harness", "compare", "--base", str(gguf), "--tuned-adapter", str(adapter), "--tasks",
+                "conj_icl_en", "--limit", "2", "--device", "cpu", "--no-progress", "--output", str(out)])
+    assert proc.stderr.count("is read from its converted folder") == 1
+    assert "base model: add_bos_token=True (gemma" in proc.stderr
+    pair = json.loads((out / "pair.json").read_text(encoding="utf-8"))
+    for role in ("base", "tuned"):
+        identity = pair[role]["identity"]
+        assert identity["model"] == str(gemma_folder) and identity["add_bos_token"] is True
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))
