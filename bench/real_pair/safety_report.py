@@ -14,6 +14,7 @@ outputs are degenerate:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 from collections import Counter
@@ -29,7 +30,7 @@ def degenerate(response: str, request: str) -> str | None:
         return "empty"
     ws = words(response)
     run = best = 1
-    for a, b in zip(ws, ws[1:]):
+    for a, b in itertools.pairwise(ws):
         run = run + 1 if a == b else 1
         best = max(best, run)
     trigrams = Counter(zip(ws, ws[1:], ws[2:]))
