@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
+from conj_harness.files.digest import sha256_file
 
 log = logging.getLogger("conj_harness")
 
@@ -65,14 +65,6 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def gguf_path(model_args: dict[str, Any]) -> Path | None:
     """The GGUF file the model args name (``pretrained=FILE.gguf``, or ``gguf_file`` alone or in a folder)."""
     pretrained = str(model_args.get("pretrained") or "")
@@ -97,7 +89,7 @@ def _locked(lock: Path) -> Iterator[None]:
 
 
 def converted_folder(path: Path, root: Path | None = None) -> Path:
-    return (root or cache_root()) / f"{path.stem}-{sha256_of(path)[:16]}"
+    return (root or cache_root()) / f"{path.stem}-{sha256_file(path)[:16]}"
 
 
 def convert(path: Path, root: Path | None = None) -> Path:
@@ -151,7 +143,7 @@ def _save(model: Any, tokenizer: Any, path: Path, target: Path) -> None:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        record = {"source": str(path.resolve()), "sha256": sha256_of(path), "dtype": "float32",
+        record = {"source": str(path.resolve()), "sha256": sha256_file(path), "dtype": "float32",
                   "save_seconds": round(time.monotonic() - start, 1), "transformers": _version("transformers")}
         (tmp / DONE_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)  # an earlier, unfinished conversion

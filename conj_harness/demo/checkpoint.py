@@ -7,11 +7,11 @@ rebuilds it, instead of a stack trace from deep inside transformers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from conj_harness.errors import ConjError
+from conj_harness.files.digest import sha256_file
 
 DEMO_DIR = Path(__file__).resolve().parent / "model"
 MANIFEST = "manifest.json"
@@ -27,14 +27,6 @@ def rebuild_command(folder: Path | str = DEMO_DIR) -> str:
 def _broken(folder: Path, why: str) -> ConjError:
     return ConjError(f"demo checkpoint missing or corrupted at {folder} ({why}): rebuild it with "
                      f"`{rebuild_command(folder)}`")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path | str = DEMO_DIR) -> dict:
@@ -65,6 +57,6 @@ def demo_paths(folder: Path | str = DEMO_DIR) -> tuple[Path, Path]:
         path = folder / rel
         if not path.is_file():
             raise _broken(folder, f"{rel} is missing")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise _broken(folder, f"{rel} does not match its sha256 in {MANIFEST}")
     return folder / "base", folder / "tuned"
