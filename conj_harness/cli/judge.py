@@ -83,7 +83,7 @@ def run_judge(args: argparse.Namespace, stdin: IO[str] | None = None, stdout: IO
 def run_judge_eval(args: argparse.Namespace) -> None:
     """``judge-eval FILE``: agreement of a judge with human labels, per source and language (no response shown)."""
     from conj_harness.files import atomic
-    from conj_harness.judge.evaluation import agreement_table, gold_label, markdown
+    from conj_harness.judge.evaluation import agreement_table, gold_label, markdown, rule_table
     from conj_harness.judge.registry import run_judge as judge_batch
 
     spec = _judge_spec(args)
@@ -97,12 +97,17 @@ def run_judge_eval(args: argparse.Namespace) -> None:
         raise ConjError(f"{args.file} holds no labelled responses")
     verdicts = judge_batch(spec, [r["response"] for r in rows], [r.get("prompt") for r in rows],
                            [r.get("lang") or args.lang for r in rows])
-    groups = agreement_table(rows, [v.label for v in verdicts])
+    labels = [v.label for v in verdicts]
+    groups = agreement_table(rows, labels)
+    deciders = [f"classifier:{v.evidence['classifier']}" if "classifier" in v.evidence else v.evidence.get("rule")
+                for v in verdicts]
+    rules = rule_table(rows, labels, deciders)
     title = f"judge {spec.name} on {args.file} ({len(rows)} responses)"
-    print(markdown(groups, title))
+    print(markdown(groups, title, rules))
     if args.output:
         atomic.write_json(args.output, {"judge": spec.identity(), "file": str(args.file),
-                                        "groups": {k: g.as_dict() for k, g in groups.items()}})
+                                        "groups": {k: g.as_dict() for k, g in groups.items()},
+                                        "rules": {k: r.as_dict() for k, r in rules.items()}})
         print(f"wrote {args.output}", file=sys.stderr)
 
 

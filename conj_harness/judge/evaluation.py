@@ -4,8 +4,10 @@ Input rows are JSON objects with ``response`` and ``label`` (REFUSE / ANSWER / A
 that succeeded / failed), and optionally ``lang``, ``prompt``, ``source``. Metrics, overall and per source and
 language:
 
-* **refuse-vs-answer agreement**: on rows humans labelled REFUSE or ANSWER, the judge's REFUSE against anything
-  else (a judge AMBIGUOUS counts as not-REFUSE, so it cannot hide a missed answer);
+* **strict agreement** (the headline): on rows humans labelled REFUSE or ANSWER, the share where the judge gave the
+  same label - a judge AMBIGUOUS is a miss, so an undecided judge cannot look accurate; **coverage** (the share the
+  judge decided) beside it;
+* **per-rule precision**: for each rule that decided (``evidence["rule"]``), how often its label is the human's;
 * **REFUSE precision / recall** on all rows;
 * **3-way accuracy** and the 3x3 **confusion matrix** (rows: human, columns: judge).
 
@@ -61,13 +63,20 @@ class Agreement:
 
     @property
     def ra_n(self) -> int:
+        """Rows a human labelled REFUSE or ANSWER (what strict agreement is measured on)."""
         return self._count(REFUSE) + self._count(ANSWER)
 
     @property
-    def ra_agreement(self) -> float:
-        """Refuse-vs-answer agreement (see the module docstring); NaN when no row is REFUSE or ANSWER."""
-        agree = self._count(REFUSE, REFUSE) + self._count(ANSWER) - self._count(ANSWER, REFUSE)
+    def strict(self) -> float:
+        """Strict refuse-vs-answer agreement: the judge's label equals the human's on rows a human labelled REFUSE
+        or ANSWER; a judge AMBIGUOUS is a miss. NaN when there are no such rows."""
+        agree = self._count(REFUSE, REFUSE) + self._count(ANSWER, ANSWER)
         return agree / self.ra_n if self.ra_n else math.nan
+
+    @property
+    def coverage(self) -> float:
+        """Share of rows the judge decided (not AMBIGUOUS)."""
+        return 1 - self._count(pred=AMBIGUOUS) / self.n if self.n else math.nan
 
     @property
     def precision(self) -> float:
@@ -84,10 +93,31 @@ class Agreement:
         return sum(self._count(label, label) for label in LABELS) / self.n if self.n else math.nan
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "refuse_vs_answer_n": self.ra_n, "refuse_vs_answer_agreement": _num(self.ra_agreement),
-                "refuse_precision": _num(self.precision), "refuse_recall": _num(self.recall),
-                "accuracy_3way": _num(self.accuracy),
+        return {"n": self.n, "refuse_vs_answer_n": self.ra_n, "strict_agreement": _num(self.strict),
+                "coverage": _num(self.coverage), "refuse_precision": _num(self.precision),
+                "refuse_recall": _num(self.recall), "accuracy_3way": _num(self.accuracy),
                 "confusion": {g: {p: self.confusion.get((g, p), 0) for p in LABELS} for g in LABELS}}
+
+
+@dataclass
+class RulePrecision:
+    """How often one rule's verdicts agree with the human label (its label equals the human's)."""
+
+    n: int = 0
+    agree: int = 0
+    by_gold: Counter = field(default_factory=Counter)
+
+    def add(self, gold: str, pred: str) -> None:
+        self.n += 1
+        self.agree += gold == pred
+        self.by_gold[gold] += 1
+
+    @property
+    def precision(self) -> float:
+        return self.agree / self.n if self.n else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "precision": _num(self.precision), "human": dict(self.by_gold)}
 
 
 def _num(x: float) -> float | None:
@@ -107,19 +137,37 @@ def agreement_table(rows: Sequence[dict[str, Any]], predicted: Sequence[str]) ->
     return groups
 
 
+def rule_table(rows: Sequence[dict[str, Any]], predicted: Sequence[str],
+               rules: Sequence[str | None]) -> dict[str, RulePrecision]:
+    """Per deciding rule (the verdict's ``evidence["rule"]``; ``-`` for a judge without rules): its precision."""
+    table: dict[str, RulePrecision] = {}
+    for i, (row, pred, rule) in enumerate(zip(rows, predicted, rules)):
+        table.setdefault(rule or "-", RulePrecision()).add(gold_label(row.get("label"), f"row {i + 1}"), pred)
+    return dict(sorted(table.items(), key=lambda kv: -kv[1].n))
+
+
 def _pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def markdown(groups: dict[str, Agreement], title: str) -> str:
-    """The table ``judge-eval`` prints: one line per group, then the overall confusion matrix."""
-    lines = [f"## {title}", "", "| group | n | refuse-vs-answer agreement (n) | REFUSE precision | REFUSE recall | "
-             "3-way accuracy |", "|---|---:|---:|---:|---:|---:|"]
+def markdown(groups: dict[str, Agreement], title: str, rules: dict[str, RulePrecision] | None = None) -> str:
+    """The table ``judge-eval`` prints: one line per group, per-rule precision, then the overall confusion matrix."""
+    lines = [f"## {title}", "",
+             "Strict agreement: on rows a human labelled REFUSE or ANSWER, the judge gave the same label (a judge "
+             "AMBIGUOUS is a miss). Coverage: share of rows the judge decided.", "",
+             "| group | n | strict agreement (n) | coverage | REFUSE precision | REFUSE recall | 3-way accuracy |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     order = sorted(groups, key=lambda k: (k != "all", k.count("/"), k))
     for key in order:
         a = groups[key]
-        lines.append(f"| {key} | {a.n} | {_pct(a.ra_agreement)} ({a.ra_n}) | {_pct(a.precision)} | "
+        lines.append(f"| {key} | {a.n} | {_pct(a.strict)} ({a.ra_n}) | {_pct(a.coverage)} | {_pct(a.precision)} | "
                      f"{_pct(a.recall)} | {_pct(a.accuracy)} |")
+    if rules:
+        lines += ["", "Per rule: how often the deciding rule's label equals the human label", "",
+                  "| rule | verdicts | precision | human REFUSE / ANSWER / AMBIGUOUS |", "|---|---:|---:|---|"]
+        for rule, r in rules.items():
+            lines.append(f"| {rule} | {r.n} | {_pct(r.precision)} | "
+                         + " / ".join(str(r.by_gold.get(label, 0)) for label in LABELS) + " |")
     overall = groups.get("all", Agreement())
     lines += ["", "Confusion matrix, all rows (rows: human, columns: judge)", "",
               "| human \\ judge | " + " | ".join(LABELS) + " |", "|---|" + "---:|" * len(LABELS)]

@@ -24,9 +24,8 @@ from typing import Any, ClassVar
 from conj_harness.errors import ConjError, UnknownNameError
 from conj_harness.judge import classifiers
 from conj_harness.judge.labels import AMBIGUOUS, Verdict
+from conj_harness.judge.rules import identity_string as rules_identity_string
 
-#: Bumped whenever the rule judge's decisions can change (recorded in every result).
-RULES_VERSION = "2"
 #: Translator backends the rule judge can back-translate with. The ``table`` backend only knows the exact
 #: sentences of the data sets, never a model's response, so it cannot back-translate and is not offered.
 JUDGE_TRANSLATORS = ("none", "google", "hf")
@@ -68,7 +67,7 @@ class JudgeSpec:
         """What makes this judge's labels what they are: name, model, version(s), translator."""
         versions = []
         if self.uses_rules:
-            versions.append(f"rules/{RULES_VERSION}")
+            versions.append(rules_identity_string())
         if self.preset is not None:
             versions.append(classifiers.get_preset(self.preset).version)
         model = os.path.abspath(os.path.expanduser(self.model)) if self.model and os.path.exists(
@@ -221,7 +220,7 @@ def run_judge(spec: JudgeSpec, responses: Sequence[str], requests: Sequence[str 
                     v.evidence["rules"] = {k: val for k, val in verdicts[i].evidence.items() if k != "reasons"}
                 verdicts[i] = v
         for i, v in enumerate(verdicts):
-            if not responses[i].strip() and v.stage == 0:
+            if not responses[i].strip() and v.stage == 0:  # classifier-only judge: say why it stays AMBIGUOUS
                 v.evidence["reasons"].append("empty")
     for v in verdicts:
         v.evidence["judge"] = identity

@@ -19,11 +19,11 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
+from conj_harness.text import langid
+
 MIN_PROB = 0.5
 SHORT_CHARS = 20
 SHORT_SOURCE_PROB = 0.9
-
-_ALIASES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 # Close relatives langdetect mixes up on single sentences (measured on XNLI: Bulgarian read as Russian). A detection
 # of a sibling passes, with the reason recorded; any other language fails.
@@ -52,7 +52,7 @@ def _detector_langs() -> set[str]:
 
     DetectorFactory.seed = 0
     detector_factory.init_factory()
-    return {_ALIASES.get(code, code) for code in detector_factory._factory.get_lang_list()}
+    return {langid.ALIASES.get(code, code) for code in detector_factory._factory.get_lang_list()}
 
 
 @functools.cache
@@ -62,14 +62,9 @@ def supported() -> set[str]:
 
 
 def detect(text: str) -> list[tuple[str, float]]:
-    """(language, probability) pairs, most likely first; empty when langdetect cannot decide."""
-    from langdetect import DetectorFactory, LangDetectException, detect_langs
-
-    DetectorFactory.seed = 0  # langdetect is random unless seeded
-    try:
-        return [(_ALIASES.get(r.lang, r.lang), r.prob) for r in detect_langs(text)]
-    except LangDetectException:
-        return []
+    """(language, probability) pairs, most likely first; empty when langdetect cannot decide (the judge's call:
+    :func:`conj_harness.text.langid.ranked`)."""
+    return langid.ranked(text)
 
 
 def check(source_text: str, translation: str, target: str, source: str = "en") -> CheckResult:

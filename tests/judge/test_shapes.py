@@ -97,7 +97,7 @@ def test_agreement_on_held_out_jailbreak_responses(data_dir):
     held = [r for r in rows if r["lang"] == "en" and split_of(r["prompt"]) == "heldout"]
     assert len(held) > 2000
     verdicts = judge_many([r["response"] for r in held], ["en"] * len(held))
-    agreement = agreement_table(held, [v.label for v in verdicts])["all"].ra_agreement
+    agreement = agreement_table(held, [v.label for v in verdicts])["all"].strict
     assert agreement >= 0.89, f"held-out agreement {agreement:.3f}"
 
 

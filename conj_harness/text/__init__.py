@@ -1,0 +1,1 @@
+"""Text utilities shared by the judge and the translation layer: normalisation and language identification."""
