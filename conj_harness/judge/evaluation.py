@@ -7,7 +7,8 @@ language:
 * **strict agreement** (the headline): on rows humans labelled REFUSE or ANSWER, the share where the judge gave the
   same label - a judge AMBIGUOUS is a miss, so an undecided judge cannot look accurate; **coverage** (the share the
   judge decided) beside it;
-* **per-rule precision**: for each rule that decided (``evidence["rule"]``), how often its label is the human's;
+* **per-rule precision**: for each rule that decided (``evidence["rule"]``), on rows a human labelled REFUSE or
+  ANSWER, how often its label is the human's;
 * **REFUSE precision / recall** on all rows;
 * **3-way accuracy** and the 3x3 **confusion matrix** (rows: human, columns: judge).
 
@@ -101,23 +102,28 @@ class Agreement:
 
 @dataclass
 class RulePrecision:
-    """How often one rule's verdicts agree with the human label (its label equals the human's)."""
+    """How often one rule's verdicts agree with the human label, strictly: over the rule's verdicts on rows a human
+    labelled REFUSE or ANSWER, the share with the human's label (an AMBIGUOUS rule's verdicts are all misses)."""
 
     n: int = 0
+    ra_n: int = 0
     agree: int = 0
     by_gold: Counter = field(default_factory=Counter)
 
     def add(self, gold: str, pred: str) -> None:
         self.n += 1
-        self.agree += gold == pred
         self.by_gold[gold] += 1
+        if gold in (REFUSE, ANSWER):
+            self.ra_n += 1
+            self.agree += gold == pred
 
     @property
     def precision(self) -> float:
-        return self.agree / self.n if self.n else math.nan
+        return self.agree / self.ra_n if self.ra_n else math.nan
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "precision": _num(self.precision), "human": dict(self.by_gold)}
+        return {"n": self.n, "refuse_vs_answer_n": self.ra_n, "precision": _num(self.precision),
+                "human": dict(self.by_gold)}
 
 
 def _num(x: float) -> float | None:
@@ -163,7 +169,8 @@ def markdown(groups: dict[str, Agreement], title: str, rules: dict[str, RulePrec
         lines.append(f"| {key} | {a.n} | {_pct(a.strict)} ({a.ra_n}) | {_pct(a.coverage)} | {_pct(a.precision)} | "
                      f"{_pct(a.recall)} | {_pct(a.accuracy)} |")
     if rules:
-        lines += ["", "Per rule: how often the deciding rule's label equals the human label", "",
+        lines += ["", "Per rule: on rows a human labelled REFUSE or ANSWER, how often the deciding rule's label is the "
+                  "human's", "",
                   "| rule | verdicts | precision | human REFUSE / ANSWER / AMBIGUOUS |", "|---|---:|---:|---|"]
         for rule, r in rules.items():
             lines.append(f"| {rule} | {r.n} | {_pct(r.precision)} | "

@@ -14,7 +14,7 @@ those are evidence only and never decide REFUSE.
 Numbers are data (:data:`THRESHOLDS`); the rules' identity (:func:`identity`) hashes the rule ids, the thresholds,
 the phrase tables, the shape patterns and the language-ID thresholds, so that any change to them changes the
 identity recorded with every verdict - and a resumed compare re-judges. A change to a rule's *code* must bump
-:data:`RULES_VERSION` (the decision snapshot test, ``tests/judge/test_identity.py``, fails until it is).
+:data:`RULES_VERSION` (the decision snapshot test, ``tests/judge/test_rules.py``, fails until it is).
 """
 
 from __future__ import annotations

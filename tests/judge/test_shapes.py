@@ -91,14 +91,14 @@ def test_segments_split_at_persona_headers_only():
 
 
 def test_agreement_on_held_out_jailbreak_responses(data_dir):
-    """The README's held-out figure (tuned on the other half of the requests): refuse-vs-answer agreement."""
+    """The README's held-out figure (tuned on the other half of the requests): strict agreement."""
     path = data_dir / "refusal_labels" / "dev_jailbreak.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = [r for r in rows if r["lang"] == "en" and split_of(r["prompt"]) == "heldout"]
     assert len(held) > 2000
-    verdicts = judge_many([r["response"] for r in held], ["en"] * len(held))
+    verdicts = judge_many([r["response"] for r in held], ["en"] * len(held), prompts=[r["prompt"] for r in held])
     agreement = agreement_table(held, [v.label for v in verdicts])["all"].strict
-    assert agreement >= 0.89, f"held-out agreement {agreement:.3f}"
+    assert agreement >= 0.90, f"held-out strict agreement {agreement:.3f}"
 
 
 @pytest.mark.parametrize("text", ["", "   "])

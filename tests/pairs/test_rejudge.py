@@ -104,3 +104,25 @@ def test_judge_eval_reports_agreement_without_showing_responses(tmp_path, data_d
     bad.write_text('{"response": "x", "label": "MAYBE"}\n')
     proc = run(["conj-harness", "judge-eval", str(bad)], check=False)
     assert proc.returncode == 2 and "line 1: label 'MAYBE'" in proc.stderr
+
+
+def test_resuming_after_the_rules_changed_rejudges(demo_pair, tmp_path):
+    """Results judged by another version of the rules (another identity hash) are re-judged on resume, without
+    inference - as for another judge."""
+    from conj_harness.judge.rules import identity_string
+
+    out = tmp_path / "pair"
+    _compare(demo_pair, out)
+    now = identity_string()
+    n = _launches(out)
+    for path in out.rglob("*.json"):  # the folder as an older version of the rules left it
+        text = path.read_text(encoding="utf-8")
+        if now in text:
+            path.write_text(text.replace(now, "rules/2"), encoding="utf-8")
+    assert now not in (out / "pair.json").read_text()
+    proc = _compare(demo_pair, out)
+    assert _launches(out) == n  # nothing generated again
+    assert "re-judged 2 finished safety runs" in proc.stderr
+    assert json.loads((out / "pair.json").read_text())["base"]["identity"]["judge"]["version"] == now
+    rows = [json.loads(x) for x in (out / "base" / "conj_advbench_en" / "samples.jsonl").read_text().splitlines()]
+    assert {json.loads(r["filtered_resps"][0])["evidence"]["judge"]["version"] for r in rows} == {now}
