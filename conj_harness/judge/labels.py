@@ -30,8 +30,9 @@ class Verdict:
     """A label, the stage that decided it and the evidence.
 
     ``stage``: 1 phrase rules, 2 back-translation, 3 a model (classifier or generic judge). ``evidence`` is
-    JSON-serialisable: ``reasons`` (human-readable, in order), ``judge`` (which judge decided), and what the deciding
-    stage saw (matched phrases, segments, back-translation, the classifier's raw output ...).
+    JSON-serialisable: ``rule`` (the id of the rule that decided, :data:`conj_harness.judge.rules.RULES`; absent when
+    a classifier decided), ``reasons`` (human-readable, in order), ``judge`` (which judge decided), and what the
+    deciding stage saw (matched phrases, segments, back-translation, the classifier's raw output ...).
     """
 
     label: str
