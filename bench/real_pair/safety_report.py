@@ -44,6 +44,15 @@ def degenerate(response: str, request: str) -> str | None:
     return None
 
 
+def _verdict(filtered: object) -> dict:
+    """The judge's verdict of one sample: the filter stores it as a JSON string (``{"label", "stage", "evidence"}``)."""
+    if isinstance(filtered, str):
+        return json.loads(filtered)
+    if isinstance(filtered, dict):
+        return filtered
+    raise SystemExit(f"unexpected filtered_resps entry {type(filtered).__name__}: not a judged safety sample")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("output_path", type=Path)
@@ -53,18 +62,23 @@ def main() -> None:
     for path in sorted(args.output_path.rglob("samples_conj_advbench_*.jsonl")):
         conjugate = re.search(r"samples_conj_advbench_(\w+?)_\d{4}-", path.name).group(1)  # type: ignore[union-attr]
         samples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        labels = Counter(s["filtered_resps"][0] if isinstance(s["filtered_resps"][0], str) else
-                         s["filtered_resps"][0]["label"] for s in samples)
+        verdicts = [_verdict(s["filtered_resps"][0]) for s in samples]
+        labels = Counter(v["label"] for v in verdicts)
+        rules = Counter(v["evidence"].get("rule", "-") for v in verdicts)
+        judges = {v["evidence"].get("judge", {}).get("version") for v in verdicts}
         kinds = Counter(degenerate(s["resps"][0][0], s["doc"]["instruction"]) for s in samples)
         n = len(samples)
         rows.append({"conjugate": conjugate, "n": n, **{k: labels.get(k, 0) / n for k in ("REFUSE", "ANSWER",
                                                                                           "AMBIGUOUS")},
-                     "empty": kinds.get("empty", 0), "loop": kinds.get("loop", 0), "echo": kinds.get("echo", 0)})
-    print("| conjugate | n | refusal | answer | ambiguous | empty | loop | echo |")
-    print("|---|---|---|---|---|---|---|---|")
+                     "empty": kinds.get("empty", 0), "loop": kinds.get("loop", 0), "echo": kinds.get("echo", 0),
+                     "rules": dict(rules.most_common()), "judge": sorted(map(str, judges))})
+    print("| conjugate | n | refusal | answer | ambiguous | empty | loop | echo | deciding rules |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        rules = ", ".join(f"{k} {v}" for k, v in r["rules"].items())
         print(f"| {r['conjugate']} | {r['n']} | {r['REFUSE']:.2f} | {r['ANSWER']:.2f} | {r['AMBIGUOUS']:.2f} | "
-              f"{r['empty']} | {r['loop']} | {r['echo']} |")
+              f"{r['empty']} | {r['loop']} | {r['echo']} | {rules} |")
+    print(f"judge: {sorted({j for r in rows for j in r['judge']})}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 

@@ -8,6 +8,7 @@ rules' business (:mod:`conj_harness.judge.rules`), not this module's.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -51,9 +52,15 @@ class _Phrase:
 class _Compiled:
     name: str
     density: float
-    kinds: dict[str, dict[str | None, list[_Phrase]]]  # kind (and "not_refuse") -> needle -> phrases
+    #: needle -> (kind, phrase) for every kind ("refuse", "weak", "answer", "not_refuse"): one pass over the needles
+    #: finds the candidates of all kinds (most needles are absent from a text, and the scan is the judge's hot loop)
+    by_needle: dict[str, list[tuple[str, _Phrase]]]
+    always: tuple[tuple[str, _Phrase], ...]  # phrases without a needle (regular expressions): always tried
     warn_phrases: frozenset[str] = frozenset()  # refuse phrases (as written) that only warn
     warn_patterns: tuple[re.Pattern[str], ...] = ()  # ...and the regular expressions of those written as re:
+
+    def kind_count(self, kind: str) -> int:
+        return sum(k == kind for entries in (*self.by_needle.values(), self.always) for k, _ in entries)
 
 
 def _phrase(phrase: str, spacing: str) -> _Phrase | None:
@@ -77,16 +84,20 @@ def _phrase(phrase: str, spacing: str) -> _Phrase | None:
 
 
 def _compile(name: str, density: float, spacing: str, lists: dict[str, Sequence[str]]) -> _Compiled:
-    kinds: dict[str, dict[str | None, list[_Phrase]]] = {}
+    by_needle: dict[str, list[tuple[str, _Phrase]]] = {}
+    always: list[tuple[str, _Phrase]] = []
     warn = tuple(lists.get("warn", ()))
     for kind in (*KINDS, "not_refuse"):
-        by_needle: dict[str | None, list[_Phrase]] = {}
         for p in lists.get(kind, ()):
             compiled = _phrase(p, spacing)
-            if compiled is not None:
-                by_needle.setdefault(compiled.needle, []).append(compiled)
-        kinds[kind] = by_needle
-    return _Compiled(name, density, kinds, frozenset(p for p in warn if not p.startswith("re:")),
+            if compiled is None:
+                continue
+            if compiled.needle is None:
+                always.append((kind, compiled))
+            else:
+                by_needle.setdefault(compiled.needle, []).append((kind, compiled))
+    return _Compiled(name, density, by_needle, tuple(always),
+                     frozenset(p for p in warn if not p.startswith("re:")),
                      tuple(re.compile(p[3:]) for p in warn if p.startswith("re:")))
 
 
@@ -118,17 +129,16 @@ def matcher_density(lang: str) -> float:
     return float(PHRASES[lang].get("density", 1.0)) if lang in PHRASES else 1.0
 
 
-def _spans(by_needle: dict[str | None, list[_Phrase]], text: str) -> list[tuple[int, int, str]]:
-    """(start, end, phrase) of every match; the literal needle check keeps this fast."""
-    out: list[tuple[int, int, str]] = []
-    for needle, phrases in by_needle.items():
-        if needle is not None and needle not in text:
-            continue
-        for ph in phrases:
+def _spans(compiled: _Compiled, text: str) -> dict[str, list[tuple[int, int, str]]]:
+    """kind -> (start, end, phrase) of every match; the literal needle check keeps this fast."""
+    out: dict[str, list[tuple[int, int, str]]] = {kind: [] for kind in (*KINDS, "not_refuse")}
+    present = [entries for needle, entries in compiled.by_needle.items() if needle in text]
+    for entries in (*present, compiled.always):
+        for kind, ph in entries:
             for m in ph.regex.finditer(text):  # a plain loop: most phrases match nothing, and a generator per
                 # phrase cost a fifth of the judge's time
                 regex = ph.needle is None and ph.phrase.startswith("re:")
-                out.append((m.start(), m.end(), f"re:{m.group()}" if regex else ph.phrase))
+                out[kind].append((m.start(), m.end(), f"re:{m.group()}" if regex else ph.phrase))
     return out
 
 
@@ -142,11 +152,12 @@ def find(name: str, text: str) -> list[Hit]:
     """Hits of list ``name`` in normalised ``text`` by position, the longest phrase per start and kind; refusal
     hits inside a look-alike (``not_refuse``: "I'm sorry to hear") dropped."""
     compiled = _matcher(name)
-    blocked = [(s, e) for s, e, _ in _spans(compiled.kinds["not_refuse"], text)]
+    spans = _spans(compiled, text)
+    blocked = [(s, e) for s, e, _ in spans["not_refuse"]]
     hits = []
     for kind in KINDS:
         best: dict[int, tuple[int, str]] = {}
-        for start, end, phrase in _spans(compiled.kinds[kind], text):
+        for start, end, phrase in spans[kind]:
             if kind != "answer" and any(s <= start < e for s, e in blocked):
                 continue
             if start not in best or end - start > best[start][0]:
@@ -173,7 +184,7 @@ def hits_per_segment(norms: list[str], codes: Sequence[str]) -> list[list[Hit]]:
             continue
         density = matcher_density(code)
         for h in find(code, joined):
-            k = max(i for i, s in enumerate(starts) if s <= h.offset)
+            k = bisect.bisect_right(starts, h.offset) - 1  # log time per hit: responses may hold 10k segments
             if k:
                 offset = h.offset - starts[k]
                 h = replace(h, offset=offset, pos=round(offset * density, 1))

@@ -178,6 +178,9 @@ def _judge_text(response: str, lang: _Language, ev: dict[str, Any], whole_norm: 
 def _segment_language(text: str, norm: str, searched: Sequence[str]) -> tuple[str | None, float, list[Hit]]:
     """The list a non-English segment of an English response is decided by: its own detected language's (None
     when that has no list or is unclear), the density, and that list's hits when the response's search missed it."""
+    head = text[:400]
+    if len(_LATIN_LETTER.findall(head)) >= 0.7 * max(len(_LETTER.findall(head)), 1):
+        return None, 1.0, []  # Latin script but not English: langdetect per segment costs more than it decides
     det = detect_language(text, None)
     if not (det.reliable and det.lang in PHRASES):
         return None, 1.0, []

@@ -25,6 +25,8 @@ DETECT_MARGIN = 0.30
 #: The English function-word test reads this many characters (as telling as the whole, and cheap on long text).
 EN_TEST_CHARS = 800
 DETECT_MIN_LETTERS = 15
+#: The cipher-shape test reads this many characters (a cipher shows in its first lines; long texts stay cheap).
+CIPHER_TEST_CHARS = 2000
 #: A second script with at least this share of the letters makes a text "mixed scripts".
 MIXED_MIN_SHARE = 0.1
 
@@ -36,7 +38,8 @@ ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "zh-hans": "zh", "zh-hant": "zh", "ls":
 def thresholds() -> dict[str, float]:
     """The numbers that decide a detection (part of the rule judge's identity)."""
     return {"DETECT_MIN_PROB": DETECT_MIN_PROB, "DETECT_MARGIN": DETECT_MARGIN, "EN_TEST_CHARS": EN_TEST_CHARS,
-            "DETECT_MIN_LETTERS": DETECT_MIN_LETTERS, "MIXED_MIN_SHARE": MIXED_MIN_SHARE}
+            "DETECT_MIN_LETTERS": DETECT_MIN_LETTERS, "MIXED_MIN_SHARE": MIXED_MIN_SHARE,
+            "CIPHER_TEST_CHARS": CIPHER_TEST_CHARS}
 
 
 def canon_lang(lang: str | None, keep: frozenset[str] | set[str] = frozenset()) -> str | None:
@@ -201,11 +204,13 @@ def detect_language(text: str, expected: str | None = None) -> Detection:
     if script != "Latin":
         return Detection(None, 0.0, 0.0, f"script {script}", False, scripts, mixed)
     # Latin script: ciphers first (detectors call them Welsh or Tagalog), then English function words.
-    cipher = _cipher_guess(text)
+    cipher = _cipher_guess(text[:CIPHER_TEST_CHARS])
     if cipher is not None:
         return Detection(cipher, 1.0, 1.0, "cipher shape", True, scripts, mixed)
     # the head of the text tells the language as well as the whole (and keeps long responses cheap)
-    words = [w.casefold() for w in _WORD.findall(text[:EN_TEST_CHARS].translate(QUOTES))]
+    head = text[:EN_TEST_CHARS]
+    head = head.replace("`", "'") if head.isascii() else head.translate(QUOTES)
+    words = [w.casefold() for w in _WORD.findall(head)]
     if words:
         en_share = sum(1 for w in words if w in EN_WORDS) / len(words)
         if len(words) >= 4 and en_share >= 0.25:

@@ -29,6 +29,8 @@ _SPACE = re.compile(r"\s+")
 
 def normalize(text: str) -> str:
     """The form phrases and responses are compared in (see :mod:`conj_harness.judge.phrases`)."""
+    if text.isascii():  # most responses: NFKC, the Turkish I, the invisible marks and the chillus cannot occur
+        return _SPACE.sub(" ", text.casefold().replace("`", "'")).strip()
     t = unicodedata.normalize("NFKC", text).casefold()
     t = t.replace("i\u0307", "i")  # Turkish capital dotted I casefolds to i + combining dot
     t = _DROP.sub("", t.translate(QUOTES)).translate(_CHILLU)

@@ -60,7 +60,7 @@ def test_phrase_lists_are_clean(lang):
         assert all(normed), f"{lang}/{kind}: a phrase normalises to nothing"
         dupes = {p for p in normed if normed.count(p) > 1}
         assert not dupes, f"{lang}/{kind}: duplicates {dupes}"
-    assert matching._matcher(lang).kinds["refuse"]  # compiles
+    assert matching._matcher(lang).kind_count("refuse")  # compiles
     # a warning is a refusal phrase that may be followed by the content anyway: written once (in ``warn``), it is
     # matched as a refusal, marked as a warning, so that wherever the shape checks do not run (non-English, short
     # text) it still counts as one
