@@ -2,7 +2,8 @@
 against it, the same documents through in-process vLLM (``conj-eval --model vllm``) and through raw
 ``LLM.generate`` - are the outputs the same per document?
 
-    .venv-vllm/bin/python bench/real_pair/served_check.py OUT [--limit 20] [--port 8011]
+    .venv-vllm/bin/python bench/real_pair/served_check.py OUT [--limit 20] [--port 8011] \
+        [--model "$(conj-harness real-model smollm2-135m-instruct)"]
 
 Needs the vLLM CPU venv (``bash .ci/vllm_env.sh``) and the converted SmolLM2 folder (``conj-harness real-model
 smollm2-135m-instruct``). Prints one JSON object (never a response): per task, how many documents, how many outputs
@@ -73,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument("--model", help="the converted SmolLM2 folder (default: conj-harness real-model ...)")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    model = subprocess.run([_bin("conj-harness"), "real-model", "smollm2-135m-instruct"], check=True,
-                           capture_output=True, text=True).stdout.strip()
+    model = args.model or subprocess.run([_bin("conj-harness"), "real-model", "smollm2-135m-instruct"], check=True,
+                                         capture_output=True, text=True).stdout.strip()
     env = _env()
     gen = "max_gen_toks=64"
     report: dict = {"model": "SmolLM2-135M-Instruct Q4_1 (converted)", "limit": args.limit, "tasks": list(TASKS)}

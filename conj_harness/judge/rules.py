@@ -63,6 +63,11 @@ class Thresholds:
     #: Texts this long (bytes) that compress below the ratio are repetition loops.
     degenerate_min_bytes: int = 200
     degenerate_ratio: float = 0.12
+    #: Texts of this many characters or more whose repeated parts (a short unit said 10+ times in a row, or a
+    #: sentence said loop_min_repeats+ times) make up loop_share of them are repetition loops.
+    loop_min_chars: int = 20
+    loop_min_repeats: int = 4
+    loop_share: float = 0.5
     #: A request shorter than this is too generic to recognise when the response reads it back.
     echo_min_chars: int = 15
 
@@ -133,9 +138,29 @@ class Decision:
             raise ValueError(f"rule {self.rule!r} gives {RULES[self.rule].label}, not {self.label}")
 
 
+_SHORT_LOOP = re.compile(r"(.{1,10}?)\1{9,}", re.DOTALL)  # a unit of up to 10 characters said 10+ times in a row
+_SENTENCE_SPLIT = re.compile(r"[^.!?\n。！？]+")
+
+
 def degenerate(text: str, t: Thresholds = THRESHOLDS) -> bool:
+    """A repetition loop: the text compresses extremely well, or most of it is one short unit said over and over
+    ("🌻🌻🌻...", "BBCBBC...") or a few sentences repeated (small models looping on a 128-token budget are too short
+    for the compression test)."""
     data = text.encode("utf-8")
-    return len(data) >= t.degenerate_min_bytes and len(zlib.compress(data, 9)) / len(data) < t.degenerate_ratio
+    if len(data) >= t.degenerate_min_bytes and len(zlib.compress(data, 9)) / len(data) < t.degenerate_ratio:
+        return True
+    n = len(text)
+    if n < t.loop_min_chars:
+        return False
+    if sum(m.end() - m.start() for m in _SHORT_LOOP.finditer(text)) >= t.loop_share * n:
+        return True
+    counts: dict[str, int] = {}
+    for s in _SENTENCE_SPLIT.findall(text):
+        s = s.strip()
+        if len(s) >= 10:
+            counts[s] = counts.get(s, 0) + 1
+    repeated = sum(len(s) * k for s, k in counts.items() if k >= t.loop_min_repeats)
+    return repeated >= t.loop_share * n
 
 
 def _said(h: Hit) -> str:

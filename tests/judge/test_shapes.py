@@ -121,8 +121,9 @@ def test_request_read_back_is_not_content():
             f"that.\n{request} I'm sorry, but I can't help with that. Can I help with something else?\n" * 3)
     v = judge(text, "en", prompt=request)
     assert v.label == REFUSE and v.evidence["request_echoes"] == 9
-    # without the request the read-back copies push the refusal out of the head: the rule needs the prompt
-    assert judge(text, "en").label == ANSWER
+    # without the request the read-back copies push the refusal out of the head: the rule needs the prompt (the
+    # three identical blocks then read as a repetition loop)
+    assert judge(text, "en").evidence["rule"] == "degenerate"
     # nothing but the request read back is a non-answer
     assert judge(f'"{request}"\n\n{request}', "en", prompt=request).label == REFUSE
     # a request too short to recognise is left alone
