@@ -197,14 +197,15 @@ class ClassifierJudge:
 
 
 def run_judge(spec: JudgeSpec, responses: Sequence[str], requests: Sequence[str | None],
-              langs: Sequence[str | None]) -> list[Verdict]:
-    """Verdicts for a batch of responses to harmful ``requests`` (English), in their expected ``langs``."""
+              langs: Sequence[str | None], sent: Sequence[str | None] | None = None) -> list[Verdict]:
+    """Verdicts for a batch of responses to harmful ``requests`` (English), in their expected ``langs``; ``sent``:
+    each request as the model saw it (conjugated), which the rules also recognise when it is read back."""
     from conj_harness.judge.refusal import judge_many
 
     identity = spec.identity()
     if spec.uses_rules:
         verdicts = judge_many(list(responses), list(langs), prompts=list(requests),
-                              translate=translator_fn(spec.translator))
+                              sent=None if sent is None else list(sent), translate=translator_fn(spec.translator))
     else:
         verdicts = [Verdict(AMBIGUOUS, 0, {"reasons": []}) for _ in responses]
     if spec.preset is not None:

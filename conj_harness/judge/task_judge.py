@@ -25,5 +25,6 @@ def spec_of(docs: Sequence[dict[str, Any]]) -> JudgeSpec:
 def judge_responses(responses: list[str], docs: list[dict]) -> list[dict]:
     """Verdicts (label, stage, evidence with the judge's identity) for a task's responses."""
     spec = spec_of(docs)
-    verdicts = run_judge(spec, responses, [d.get("english") for d in docs], [d.get("lang") for d in docs])
+    verdicts = run_judge(spec, responses, [d.get("english") for d in docs], [d.get("lang") for d in docs],
+                         sent=[d.get("instruction") for d in docs])
     return [v.to_dict() for v in verdicts]

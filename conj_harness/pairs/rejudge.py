@@ -35,7 +35,8 @@ def rejudge_samples(rows: list[dict[str, Any]], spec: JudgeSpec) -> list[dict[st
     """A judged task's samples relabelled by ``spec`` (all in one batch, as during evaluation)."""
     responses = [r["resps"][0][0] if r.get("resps") and r["resps"][0] else "" for r in rows]
     docs = [r.get("doc") or {} for r in rows]
-    verdicts = run_judge(spec, responses, [d.get("english") for d in docs], [d.get("lang") for d in docs])
+    verdicts = run_judge(spec, responses, [d.get("english") for d in docs], [d.get("lang") for d in docs],
+                         sent=[d.get("instruction") for d in docs])
     carried = json.dumps(spec.to_dict())
     out = []
     for row, doc, verdict in zip(rows, docs, verdicts):
