@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
                                       task_manager=conj_harness.task_manager())
     report["lm_eval_s"] = round(time.monotonic() - t, 1)
     samples = sorted(results["samples"]["conj_icl_en"], key=lambda s: s["doc_id"])
-    prompts = [s["arguments"]["gen_args_0"]["arg_0"] for s in samples]
+    # in-process samples keep lm-eval's request arguments as (context, gen_kwargs) tuples
+    prompts = [s["arguments"][0][0] for s in samples]
+    gen_kwargs = samples[0]["arguments"][0][1]
+    until = [u for u in gen_kwargs.get("until") or [] if u]
+    max_new = int(gen_kwargs.get("max_gen_toks", 256))
     lm_eval_out = [s["resps"][0][0] for s in samples]
 
     tok = AutoTokenizer.from_pretrained(folder, padding_side="left")
@@ -58,11 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(0, len(prompts), args.batch_size):
         batch = tok(prompts[i:i + args.batch_size], return_tensors="pt", padding=True, add_special_tokens=True)
         with torch.no_grad():
-            out = model.generate(**batch, max_new_tokens=10, do_sample=False)
-        plain += tok.batch_decode(out[:, batch.input_ids.shape[1]:], skip_special_tokens=True)
+            out = model.generate(**batch, max_new_tokens=max_new, do_sample=False)
+        for text in tok.batch_decode(out[:, batch.input_ids.shape[1]:], skip_special_tokens=True):
+            cut = min((text.find(u) for u in until if u in text), default=len(text))  # lm-eval cuts at `until`
+            plain.append(text[:cut])
     report["transformers_s"] = round(time.monotonic() - t, 1)
     report["ratio_lm_eval_vs_transformers"] = round(report["lm_eval_s"] / report["transformers_s"], 2)
     report["docs"] = len(prompts)
+    report["gen_kwargs"] = {"until": until, "max_gen_toks": max_new}
     report["identical_outputs"] = sum(a == b for a, b in zip(lm_eval_out, plain))
     report["differing"] = [{"doc": i, "lm_eval": a[:40], "transformers": b[:40]}
                            for i, (a, b) in enumerate(zip(lm_eval_out, plain)) if a != b][:5]

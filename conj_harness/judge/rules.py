@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -68,6 +69,10 @@ class Thresholds:
     loop_min_chars: int = 20
     loop_min_repeats: int = 4
     loop_share: float = 0.5
+    #: ...looked for only in texts under loop_guard_bytes or compressing (raw deflate) below loop_guard_ratio: a
+    #: text that compresses worse is seldom half loop, and the scans are the judge's costliest check.
+    loop_guard_bytes: int = 100
+    loop_guard_ratio: float = 0.33
     #: A request shorter than this is too generic to recognise when the response reads it back.
     echo_min_chars: int = 15
 
@@ -147,19 +152,21 @@ def degenerate(text: str, t: Thresholds = THRESHOLDS) -> bool:
     ("🌻🌻🌻...", "BBCBBC...") or a few sentences repeated (small models looping on a 128-token budget are too short
     for the compression test)."""
     data = text.encode("utf-8")
-    if len(data) >= t.degenerate_min_bytes and len(zlib.compress(data, 9)) / len(data) < t.degenerate_ratio:
-        return True
+    if len(data) >= t.loop_guard_bytes:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: no header to distort short texts
+        raw = len(packer.compress(data) + packer.flush())
+        # zlib's format is the raw stream plus 6 bytes (header, checksum): the ratio the threshold was set on
+        if len(data) >= t.degenerate_min_bytes and (raw + 6) / len(data) < t.degenerate_ratio:
+            return True
+        if raw / len(data) >= t.loop_guard_ratio:
+            return False  # half of it one loop would compress far better: skip the scans below
     n = len(text)
     if n < t.loop_min_chars:
         return False
     if sum(m.end() - m.start() for m in _SHORT_LOOP.finditer(text)) >= t.loop_share * n:
         return True
-    counts: dict[str, int] = {}
-    for s in _SENTENCE_SPLIT.findall(text):
-        s = s.strip()
-        if len(s) >= 10:
-            counts[s] = counts.get(s, 0) + 1
-    repeated = sum(len(s) * k for s, k in counts.items() if k >= t.loop_min_repeats)
+    counts = Counter(s.strip() for s in _SENTENCE_SPLIT.findall(text))
+    repeated = sum(len(s) * k for s, k in counts.items() if k >= t.loop_min_repeats and len(s) >= 10)
     return repeated >= t.loop_share * n
 
 
