@@ -1,19 +1,18 @@
 """conj-harness: conjugate prompting (Kotha, Springer, Raghunathan, ICLR 2024) as lm-evaluation-harness tasks.
 
-The package follows the pipeline, one subpackage per stage (see ARCHITECTURE.md): ``data`` -> ``conjugates`` ->
-``families`` -> ``translation`` / ``translators`` -> ``judge`` -> ``lmeval`` (the only one that imports lm-eval)
--> ``pairs`` -> ``report``, with ``demo`` and ``cli`` on top.
+The API (typed; :mod:`conj_harness.api`), imported on first use so that ``import conj_harness`` stays light:
 
-Public API (imported on first use, so ``import conj_harness`` stays light):
+* :func:`conjugate` - put lm-eval tasks through conjugates (Leetspeak, Pig Latin, languages) -> the written tasks;
+* :func:`compare` - a base model vs its fine-tune over conj_* tasks -> :class:`CompareResult` (summary, report);
+* :func:`judge` - REFUSE / ANSWER / AMBIGUOUS for responses to harmful requests -> :class:`JudgeVerdict` s;
+* :func:`task_manager` - the conj_* tasks for ``lm_eval.simple_evaluate``;
+* :class:`PairSpec` - what :func:`compare` runs; :class:`ConjError` (and :class:`DataError`,
+  :class:`UnknownNameError`) - every error a user can fix; ``__version__``.
 
-* :func:`task_manager`, :func:`tasks_dir` - the conj_* tasks for ``lm_eval.simple_evaluate`` / ``--include_path``;
-* :func:`get_conjugate`, :func:`conjugate_names`, :class:`Conjugate` - the conjugate registry;
-* :data:`FAMILIES`, :class:`Family` - the task families (ICL, XNLI, AdvBench, MultiJail);
-* :class:`PairSpec`, :func:`compare_pair`, :func:`compare_pairs` - base vs fine-tuned runs with their report;
-* :func:`render_report` - re-render a compare folder's report from its saved samples;
-* :func:`judge_responses` - the refusal judge over a batch of responses (REFUSE / ANSWER / AMBIGUOUS);
-* :class:`TranslationLayer`, :class:`TranslationCache`, :func:`get_backend` - the translator layer;
-* :class:`ConjError` (and :class:`DataError`, :class:`UnknownNameError`) - every error a user can fix.
+Lower-level pieces stay importable for existing scripts (:func:`compare_pair`, :func:`judge_responses` - the rules
+alone -, :func:`get_conjugate`, :data:`FAMILIES`, the translation layer...), but the package's stages
+(``data`` -> ``conjugates`` -> ``families`` -> ``translation`` -> ``judge`` -> ``lmeval`` -> ``pairs`` ->
+``report``; ARCHITECTURE.md) are internals that may change between releases.
 """
 
 from __future__ import annotations
@@ -24,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from conj_harness.errors import ConjError, DataError, UnknownNameError
 
 if TYPE_CHECKING:
+    from conj_harness.api import CompareResult, ConjugatedTask, JudgeVerdict, compare, conjugate, judge, task_manager
     from conj_harness.compare import compare_pair, compare_pairs
     from conj_harness.conjugates import Conjugate
     from conj_harness.conjugates import get as get_conjugate
     from conj_harness.conjugates import names as conjugate_names
     from conj_harness.families.registry import FAMILIES, Family
     from conj_harness.judge.refusal import judge_many as judge_responses
-    from conj_harness.lmeval.registration import task_manager
     from conj_harness.lmeval.taskgen import tasks_dir
     from conj_harness.pairs.spec import PairSpec
     from conj_harness.report.render import render_pair_dir as render_report
@@ -38,11 +37,26 @@ if TYPE_CHECKING:
     from conj_harness.translation.layer import TranslationLayer
     from conj_harness.translators import get_backend
 
-__version__ = "0.1.0"
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("conj-harness")
+    except PackageNotFoundError:  # imported from a clone that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 # name -> (module, attribute): resolved on first access (PEP 562)
 _LAZY: dict[str, tuple[str, str]] = {
-    "task_manager": ("conj_harness.lmeval.registration", "task_manager"),
+    "conjugate": ("conj_harness.api", "conjugate"),
+    "compare": ("conj_harness.api", "compare"),
+    "judge": ("conj_harness.api", "judge"),
+    "task_manager": ("conj_harness.api", "task_manager"),
+    "CompareResult": ("conj_harness.api", "CompareResult"),
+    "ConjugatedTask": ("conj_harness.api", "ConjugatedTask"),
+    "JudgeVerdict": ("conj_harness.api", "JudgeVerdict"),
     "tasks_dir": ("conj_harness.lmeval.taskgen", "tasks_dir"),
     "Conjugate": ("conj_harness.conjugates", "Conjugate"),
     "get_conjugate": ("conj_harness.conjugates", "get"),
@@ -61,20 +75,26 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "FAMILIES",
+    "CompareResult",
     "ConjError",
     "Conjugate",
+    "ConjugatedTask",
     "DataError",
     "Family",
+    "JudgeVerdict",
     "PairSpec",
     "TranslationCache",
     "TranslationLayer",
     "UnknownNameError",
     "__version__",
+    "compare",
     "compare_pair",
     "compare_pairs",
+    "conjugate",
     "conjugate_names",
     "get_backend",
     "get_conjugate",
+    "judge",
     "judge_responses",
     "render_report",
     "task_manager",

@@ -11,18 +11,16 @@ transformers loaded from the GGUF - dequantised weights, the converted tokenizer
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
+from conj_harness.files import locks
 from conj_harness.files.digest import sha256_file
 
 log = logging.getLogger("conj_harness")
@@ -77,17 +75,6 @@ def gguf_path(model_args: dict[str, Any]) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # another process converting the same file: wait for it
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
 def converted_folder(path: Path, root: Path | None = None) -> Path:
     return (root or cache_root()) / f"{path.stem}-{sha256_file(path)[:16]}"
 
@@ -101,7 +88,7 @@ def convert(path: Path, root: Path | None = None) -> Path:
     if (target / DONE_FILE).is_file():
         return target
     try:
-        with _locked(target.with_name(target.name + ".lock")):
+        with locks.exclusive(target.with_name(target.name + ".lock")):
             if (target / DONE_FILE).is_file():
                 return target  # converted by another process while this one waited
             model, tokenizer = _load(path)

@@ -22,6 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from conj_harness.cli import _logging
 from conj_harness.cli._errors import one_line_errors
 from conj_harness.errors import ConjError
 
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    _logging.setup()
     with one_line_errors("conj-harness", "interrupted; finished work is kept: run the same command again to resume"):
         args.func(args)
 

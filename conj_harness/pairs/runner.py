@@ -16,6 +16,7 @@ same): the store's shared lock and per-unit claims let each run only units no on
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -42,6 +43,9 @@ from conj_harness.pairs.workers import (
     run_unit,
     worker_error,
 )
+
+#: Notes and warnings of a compare (the command line prints them; a script configures logging to see them).
+log = logging.getLogger(__name__)
 
 #: Called with a finished pair's folder, under its lock; returns the report summary (see conj_harness.compare).
 Finisher = Callable[[Path], dict[str, Any]]
@@ -118,8 +122,7 @@ def convert_gguf_models(spec: PairSpec) -> None:
         if model.endswith(".gguf"):
             if model not in converted:
                 converted[model] = str(gguf.convert(Path(model)))
-                print(f"conj-harness compare: {model} is read from its converted folder {converted[model]}",
-                      file=sys.stderr)
+                log.info(f"conj-harness compare: {model} is read from its converted folder {converted[model]}")
             if role == "base":
                 spec.base = converted[model]
             else:
@@ -129,14 +132,14 @@ def convert_gguf_models(spec: PairSpec) -> None:
 def _announce_settings(spec: PairSpec, store: PairStore) -> None:
     if not spec.served:
         for role in ROLES if spec.tuned != spec.base else ("base",):
-            print(spec.bos_choice(role).line(f"conj-harness compare: {role} model"), file=sys.stderr)
+            log.info(spec.bos_choice(role).line(f"conj-harness compare: {role} model"))
     tokenizers = compare_tokenizers(tokenizer_info(spec.base), tokenizer_info(str(spec.tuned), spec.tuned_adapter))
     store.write_tokenizers(tokenizers)
     if tokenizers["same"] is False:
-        print(f"conj-harness compare: note: {tokenizers['note']}", file=sys.stderr)
+        log.info(f"conj-harness compare: note: {tokenizers['note']}")
     if spec.base_chat_template != spec.tuned_chat_template:
-        print("conj-harness compare: warning: the chat-template settings differ between the models "
-              f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})", file=sys.stderr)
+        log.warning("conj-harness compare: warning: the chat-template settings differ between the models "
+              f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})")
 
 
 def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
@@ -146,8 +149,8 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         from conj_harness.pairs.rejudge import rejudge_store
 
         relabelled = rejudge_store(store, spec.judge_spec(), {r: spec.identity(r) for r in ROLES})
-        print(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
-              "safety runs from their saved generations (no inference)", file=sys.stderr)
+        log.info(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
+              "safety runs from their saved generations (no inference)")
     lock.share()
     settings = threading.Thread(target=_announce_settings, args=(spec, store), daemon=True)
     settings.start()  # loads both tokenizers (seconds for big vocabularies): alongside the first model's start-up
@@ -156,8 +159,7 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
     skipped = len(units) - len(pending)
     label = spec.name or store.root.name
     if skipped:
-        print(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them",
-              file=sys.stderr)
+        log.info(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them")
     queue = UnitQueue(spec, store, {role: [t for r, t in pending if r == role] for role in ROLES})
     bars = sys.stderr.isatty() if progress is None else bool(progress)
     ran: list[UnitResult] = []
@@ -178,9 +180,8 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         store.clear_scratch()
     if queue.busy:
         holders = sorted({h for _r, _t, h in queue.busy})
-        print(f"conj-harness compare: {label}: {len(queue.busy)} runs were being run by another compare writing "
-              f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)",
-              file=sys.stderr)
+        log.info(f"conj-harness compare: {label}: {len(queue.busy)} runs were being run by another compare writing "
+              f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)")
     return ran, skipped, queue.busy
 
 

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic
+from conj_harness.files import atomic, locks
 from conj_harness.files.jsonl import read_json_or_none
 from conj_harness.pairs.spec import ROLES, PairSpec
 
@@ -75,41 +75,6 @@ def process_tag() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _open_lock_file(path: Path) -> Any:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return open(path, "a+", encoding="utf-8")
-    except OSError as e:
-        raise ConjError(f"cannot write to {path.parent}: {e.strerror}") from None
-
-
-def _try_flock(f: Any, mode: int, wait: float = 0.0) -> bool:
-    """Take ``flock`` ``mode`` on ``f`` without blocking, retrying for ``wait`` seconds."""
-    import fcntl
-
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(f.fileno(), mode | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-
-
-def _holder(f: Any) -> str:
-    f.seek(0)
-    return f.read().strip() or "?"
-
-
-def _stamp(f: Any) -> None:
-    f.seek(0)
-    f.truncate()
-    f.write(process_tag())
-    f.flush()
-
-
 class FolderLock:
     """``folder/.lock``, held shared by each compare writing into the folder, or exclusive by one that must be alone.
 
@@ -123,43 +88,37 @@ class FolderLock:
         self.alone = False
 
     def busy_error(self) -> ConjError:
-        holder = _holder(self.file) if self.file is not None else "?"
+        holder = locks.holder(self.file) if self.file is not None else "?"
         return ConjError(f"another `conj-harness compare` ({holder}) is writing to {self.folder}; wait for it to "
                          "finish, or use another --output")
 
     def acquire(self, shared: bool) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
+        if not locks.AVAILABLE:  # not POSIX: no lock
             self.alone = True
             return
-        self.file = _open_lock_file(self.folder / ".lock")
-        if _try_flock(self.file, fcntl.LOCK_EX):
+        self.file = locks.open_lock_file(self.folder / ".lock")
+        if locks.try_lock(self.file):
             self.alone = True
-        elif not shared or not _try_flock(self.file, fcntl.LOCK_SH, LOCK_WAIT_S):
+        elif not shared or not locks.try_lock(self.file, exclusive_lock=False, wait=LOCK_WAIT_S):
             error = self.busy_error()
             self.file.close()
             self.file = None
             raise error
-        _stamp(self.file)
+        locks.stamp(self.file, process_tag())
 
     def share(self) -> None:
         """Let other compares join from now on (after this one prepared the folder alone)."""
         if self.file is not None and self.alone:
-            import fcntl
-
-            fcntl.flock(self.file.fileno(), fcntl.LOCK_SH)
+            locks.share(self.file)
 
     def release(self) -> None:
         if self.file is None:
             return
-        import fcntl
-
         if not (self.folder / PAIR_FILE).exists() and not (self.folder / PAIRS_FILE).exists() \
-                and _try_flock(self.file, fcntl.LOCK_EX):
+                and locks.try_lock(self.file):
             for name in (".lock", ".pair.lock"):  # refused a foreign folder: leave it as it was
                 (self.folder / name).unlink(missing_ok=True)
-        fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
+        locks.release(self.file)
         self.file.close()
         self.file = None
 
@@ -178,17 +137,8 @@ def _folder_lock(folder: Path, shared: bool = False) -> Iterator[FolderLock]:
 @contextlib.contextmanager
 def _record_lock(folder: Path) -> Iterator[None]:
     """``folder/.pair.lock``, exclusive and briefly: one read-modify-write of the folder's record at a time."""
-    try:
-        import fcntl
-    except ImportError:
+    with locks.exclusive(folder / ".pair.lock"):
         yield
-        return
-    with _open_lock_file(folder / ".pair.lock") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 class Claim:
@@ -199,12 +149,7 @@ class Claim:
 
     def release(self) -> None:
         if self.file is not None:
-            try:
-                import fcntl
-
-                fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
-            except ImportError:
-                pass
+            locks.release(self.file)
             self.file.close()
             self.file = None
 
@@ -270,16 +215,14 @@ class PairStore:
 
     def claim(self, role: str, task: str) -> Claim | str:
         """Lock one unit for this process: a :class:`Claim` to release after its commit, or who holds it now."""
-        try:
-            import fcntl
-        except ImportError:
+        if not locks.AVAILABLE:
             return Claim(None)
-        f = _open_lock_file(self.unit_dir(role, task) / ".claim")
-        if not _try_flock(f, fcntl.LOCK_EX):
-            holder = _holder(f)
+        f = locks.open_lock_file(self.unit_dir(role, task) / ".claim")
+        if not locks.try_lock(f):
+            holder = locks.holder(f)
             f.close()
             return holder
-        _stamp(f)
+        locks.stamp(f, process_tag())
         return Claim(f)
 
     def relative(self, path: Path) -> str:

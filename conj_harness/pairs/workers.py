@@ -15,6 +15,7 @@ tasks. :func:`run_unit` is the one-process-per-unit path (``--process-per task``
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -29,6 +30,8 @@ from conj_harness.files import atomic
 from conj_harness.lmeval import compat, outputs
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import Claim, PairStore, process_tag
+
+log = logging.getLogger(__name__)
 
 EVENT = "@@conj "
 
@@ -249,7 +252,7 @@ class ModelBar:
         if self.bar is not None:
             self.bar.write(text, file=sys.stderr)
         else:
-            print(text, file=sys.stderr, flush=True)
+            log.info(text)
 
     def close(self) -> None:
         if self.bar is not None:
