@@ -31,7 +31,6 @@ Toy design:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -45,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.families import icl
+from conj_harness.files.digest import sha256_file
+from conj_harness.report import stats
 
 FORMS: dict[str, str] = {"en": "en", "leet": "ls", "piglatin": "pl"}  # demo conjugate -> paper file/strings code
 TRAIN_SENTENCES = range(400)
@@ -412,15 +413,8 @@ def eval_sets(forms: dict[str, Form]) -> dict[str, dict[str, list[dict]]]:
 
 
 def mcnemar_p(a: list[int], b: list[int]) -> float:
-    """Exact two-sided McNemar p-value for paired 0/1 outcomes."""
-    n10 = sum(1 for x, y in zip(a, b) if x and not y)
-    n01 = sum(1 for x, y in zip(a, b) if y and not x)
-    n = n10 + n01
-    if n == 0:
-        return 1.0
-    k = min(n10, n01)
-    p = 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, p)
+    """Exact two-sided McNemar p-value for paired 0/1 outcomes (the report's test: :mod:`conj_harness.report.stats`)."""
+    return float(stats.mcnemar_exact(a, b)["p_value"])
 
 
 def summarize(base: dict, tuned: dict, docs_by_form: dict[str, list[dict]] | None = None) -> dict:
@@ -446,10 +440,6 @@ def summarize(base: dict, tuned: dict, docs_by_form: dict[str, list[dict]] | Non
 
 
 # ------------------------------------------------------------------------------------------------------------ main
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def save_model(model, path: Path, dtype: str) -> None:
     import torch
 
@@ -567,7 +557,7 @@ def _manifest(b: _Build, cfg: TrainConfig, results: dict[str, dict], t0: float) 
     forms, flist, stage, n_params, curve = b.forms, list(b.forms.values()), b.stage, b.n_params, b.curve
     t_pre, t_tune, train_s, eval_s = (b.timings[k] for k in ("pretrain", "tune", "train_total", "eval"))
     pre_losses, tune_losses = b.losses["pretrain"], b.losses["tune"]
-    files = {f"{role}/{p.name}": sha256(p) for role in ("base", "tuned") for p in sorted((stage / role).iterdir())}
+    files = {f"{role}/{p.name}": sha256_file(p) for role in ("base", "tuned") for p in sorted((stage / role).iterdir())}
     manifest = {
         "schema": 1,
         "what": "conj-harness demo pair: a tiny Llama pretrained on ICL prompts in " + ", ".join(forms)
