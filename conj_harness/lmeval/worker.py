@@ -7,22 +7,9 @@ lm-eval's model object once, then runs the tasks one after another with ``lm_eva
 and writes each task's results and samples with lm-eval's own ``EvaluationTracker`` into the job's scratch folder,
 exactly as ``lm_eval --output_path ... --log_samples`` would.
 
-It reports on stdout, one ``@@conj {json}`` line per event, so the parent commits each task the moment it is done,
-and it asks the parent for each next task on stdin (the parent claims the unit first, so two compares writing
-into one folder never run the same unit):
-
-===========  ====================================================================================================
-event        fields
-===========  ====================================================================================================
-ready        the gate (a worker started early): the slow imports are done; it waits for one stdin line to load
-loaded       role(s) the model serves, seconds (one per model load: what the benchmarks count)
-plan           role, requests per task (the parent's progress bar and ETA over all the model's tasks)
-next           role: the worker waits for one stdin line ``{"task": NAME}``, or ``{"task": null}`` for the next role
-done           role, task, output (the task's --output_path), seconds
-failed       role, task, error (lm-eval's reason); the worker goes on with the next task
-role_failed  role, error: its adapter would not attach; the parent fails the role's remaining tasks
-fatal         error: nothing could run (a bad model folder, missing data) - before the model loads
-===========  ====================================================================================================
+It reports on stdout, one event per line (:mod:`conj_harness.lmeval.protocol`), so the parent commits each task the
+moment it is done, and it asks the parent for each next task on stdin (the parent claims the unit first, so two
+compares writing into one folder never run the same unit).
 """
 
 from __future__ import annotations
@@ -36,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
-from conj_harness.lmeval import compat
-
-EVENT = "@@conj "
+from conj_harness.lmeval import compat, protocol
 
 
-def emit(event: str, **fields: Any) -> None:
-    print(EVENT + json.dumps({"event": event, **fields}), flush=True)
+def emit(kind: protocol.EventKind, **fields: Any) -> None:
+    if "roles" in fields:
+        fields["roles"] = tuple(fields["roles"])
+    print(protocol.encode(protocol.Event(kind, **fields)), flush=True)
 
 
 def _prepared_args(job: dict[str, Any]) -> argparse.Namespace:
@@ -151,7 +138,7 @@ def run(job: dict[str, Any]) -> int:
             line = sys.stdin.readline()
             if not line:
                 return failed  # the parent is gone
-            task = json.loads(line).get("task")
+            task = protocol.decode_reply(line).task
             if not task:
                 break
             t0 = time.monotonic()

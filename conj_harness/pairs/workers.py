@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.files import atomic
-from conj_harness.lmeval import compat, outputs
+from conj_harness.lmeval import compat, outputs, protocol
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import Claim, PairStore, process_tag
 
 log = logging.getLogger(__name__)
 
-EVENT = "@@conj "
 
 
 @dataclass
@@ -97,7 +96,7 @@ def _tail(log: Path, lines: int = 40) -> str:
     except OSError:
         return ""
     clean = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
-    return "\n".join([line for line in clean if line.strip() and not line.startswith(EVENT)][-lines:])
+    return "\n".join([line for line in clean if line.strip() and not protocol.is_event_line(line)][-lines:])
 
 
 def commit_output(spec: PairSpec, store: PairStore, role: str, task: str, output: Path, seconds: float,
@@ -303,14 +302,14 @@ class Worker:
             self.child.stop()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def handle(self, event: dict[str, Any], reply: Callable[[dict[str, Any]], None]) -> None:
-        kind, role = event.get("event"), str(event.get("role", ""))
+    def handle(self, event: protocol.Event, reply: Callable[[protocol.TaskReply], None]) -> None:
+        kind, role = event.kind, event.role
         if kind == "loaded":
             self.outcome.loads += 1
-            self.store.log_load(list(event.get("roles") or []), float(event.get("seconds") or 0), self.process)
+            self.store.log_load(list(event.roles), event.seconds, self.process)
             self.on_loaded()
         elif kind == "plan":
-            self.bar.plan({str(k): int(v) for k, v in (event.get("requests") or {}).items()})
+            self.bar.plan(event.requests)
         elif kind == "next":
             seen = len(self.queue.skipped)
             got = self.queue.take(role)
@@ -318,21 +317,22 @@ class Worker:
                 self.bar.drop(skipped)
             if got is not None:
                 self.running.update(role=role, task=got[0], claim=got[1], start=time.monotonic())
-            reply({"task": got[0] if got else None})
+            reply(protocol.TaskReply(got[0] if got else None))
         elif kind in ("done", "failed") and self.running:
             task, seconds = self.running["task"], time.monotonic() - self.running["start"]
             if kind == "done":
-                self.finish(commit_output(self.spec, self.store, role, task, Path(event["output"]), seconds, self.log))
+                self.finish(commit_output(self.spec, self.store, role, task, Path(str(event.output)), seconds,
+                                          self.log))
             else:
-                self.finish(record_failure(self.store, role, task, str(event.get("error")), None, self.cmd, seconds,
+                self.finish(record_failure(self.store, role, task, str(event.error), None, self.cmd, seconds,
                                            self.log))
         elif kind == "role_failed":
             while (got := self.queue.take(role)) is not None:
                 self.running.update(role=role, task=got[0], claim=got[1], start=time.monotonic())
-                self.finish(record_failure(self.store, role, got[0], str(event.get("error")), None, self.cmd, 0.0,
+                self.finish(record_failure(self.store, role, got[0], str(event.error), None, self.cmd, 0.0,
                                            self.log))
         elif kind == "fatal":
-            self.outcome.fatal = str(event.get("error"))
+            self.outcome.fatal = str(event.error)
 
     def finish(self, unit: UnitResult) -> None:
         self.running.pop("claim").release()
@@ -347,7 +347,7 @@ class Worker:
         assert self.child is not None
         try:
             if self.gate:
-                self.child.reply({"go": True})
+                self.child.send(protocol.GO)
             self.outcome.returncode = self.child.pump(self.handle, bar.request_progress)
             if self.running:  # the worker died inside a task: that task fails, with its log's tail
                 seconds = time.monotonic() - self.running["start"]
@@ -382,15 +382,18 @@ class _Child:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
                                      env=env)
 
-    def reply(self, message: dict[str, Any]) -> None:
+    def reply(self, message: protocol.TaskReply) -> None:
+        self.send(protocol.encode_reply(message))
+
+    def send(self, line: str) -> None:
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.write((line + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             pass  # the worker is gone; its exit status tells why
 
-    def pump(self, handle: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None],
+    def pump(self, handle: Callable[[protocol.Event, Callable[[protocol.TaskReply], None]], None],
              on_progress: Callable[[compat.RequestProgress], None]) -> int:
         """Copy the child's output to the log until it exits; hand each ``@@conj`` event (with :meth:`reply`) to
         ``handle`` and lm-eval's request bar to ``on_progress``. Ctrl-C stops the child, then re-raises."""
@@ -407,11 +410,8 @@ class _Child:
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
                     line = raw.decode("utf-8", "replace").rsplit("\r", 1)[-1]
-                    if line.startswith(EVENT):
-                        try:
-                            event = json.loads(line[len(EVENT):])
-                        except ValueError:
-                            continue
+                    event = protocol.decode(line)
+                    if event is not None:
                         handle(event, self.reply)
                 state = compat.parse_request_progress(pending[-4096:].decode("utf-8", "replace"))
                 if state is not None:
