@@ -1,6 +1,6 @@
 """Every use of lm-eval's private APIs, in one place, behind one version check.
 
-conj-harness needs eight things lm-eval 0.4.13 has no public API for:
+conj-harness needs nine things lm-eval 0.4.13 has no public API for:
 
 * the fast task index (``lm_eval.tasks._index.TaskIndex``): task, group and tag names without building tasks,
   ~1 s instead of ~10 s - :func:`task_index`;
@@ -16,6 +16,9 @@ conj-harness needs eight things lm-eval 0.4.13 has no public API for:
 * lm-eval's YAML loader (``lm_eval.tasks._yaml_loader``): a task's config with its includes and ``!function``
   values resolved, to build it with other data files, and one ``!function`` reference imported when a conjugated
   task reuses the original task's filter - :func:`build_task_from_yaml`, :func:`yaml_function`;
+* a built task's rendering internals (``ConfigurableTask.fewshot_cfg``, ``doc_to_text(doc, spec)``,
+  ``resolve_field``) and the order in which ``Task.fewshot_docs`` falls back from split to split, to conjugate
+  exactly the strings lm-eval would show the model - :func:`render_doc`, :func:`fewshot_source`;
 * the environment report every ``simple_evaluate`` call writes into its results
   (``lm_eval.evaluator.add_env_info``: torch's ``collect_env``, ~1 s of subprocesses), computed once per worker
   process instead of once per task - :func:`reuse_env_info`.
@@ -312,3 +315,58 @@ def set_adapter(lm: Any, backend: str, adapter: str | None) -> None:
         lm._model = PeftModel.from_pretrained(current, adapter).eval()
     elif isinstance(current, PeftModel):
         lm._model = current.unload()
+
+
+@dataclass(frozen=True)
+class RenderedDoc:
+    """One document as a built task renders it: prompt text, target, choices, description, generation prefix."""
+
+    text: Any
+    target: Any
+    choices: list[Any] | None
+    description: str | None
+    gen_prefix: str | None
+
+
+def render_doc(task: Any, doc: dict[str, Any], fewshot: bool) -> RenderedDoc:
+    """``doc`` rendered by ``task`` as an evaluated document, or (``fewshot``) as a few-shot example - which uses
+    the task's ``fewshot_config`` overrides of ``doc_to_text`` / ``doc_to_target`` / ``doc_to_choice`` /
+    ``gen_prefix`` (``ConfigurableTask`` internals)."""
+    config = task.config
+    if fewshot:
+        fcfg = task.fewshot_cfg
+        text = task.doc_to_text(doc, fcfg.doc_to_text)
+        target = task.doc_to_target(doc, fcfg.doc_to_target)
+        choice_spec = fcfg.doc_to_choice or config.doc_to_choice
+        choices = task.doc_to_choice(doc, choice_spec) if choice_spec else None
+        gen_prefix = task.resolve_field(doc, fcfg.gen_prefix)
+    else:
+        text, target = task.doc_to_text(doc), task.doc_to_target(doc)
+        choices = task.doc_to_choice(doc) if config.doc_to_choice else None
+        gen_prefix = task.resolve_field(doc, config.gen_prefix)
+    return RenderedDoc(text, target, list(choices) if choices else None,
+                       task.resolve_field(doc, config.description) or None, gen_prefix or None)
+
+
+@dataclass(frozen=True)
+class FewshotSource:
+    """Where a built task draws its few-shot examples from: a split (``split``; ``named`` is the task's own
+    ``fewshot_config.split``, None when lm-eval falls back), or inline ``samples``, or nowhere."""
+
+    split: str | None
+    named: str | None
+    samples: list[dict[str, Any]] | None
+
+
+def fewshot_source(task: Any) -> FewshotSource:
+    """The few-shot source lm-eval's ``Task.fewshot_docs`` uses: ``fewshot_config.split``, else inline samples,
+    else the training split, the validation split, the test split - the first the task has."""
+    config, fcfg = task.config, task.fewshot_cfg
+    if fcfg.split:
+        return FewshotSource(fcfg.split, fcfg.split, None)
+    if fcfg.samples is not None:
+        samples = fcfg.samples() if callable(fcfg.samples) else fcfg.samples
+        return FewshotSource(None, None, list(samples))
+    split = (config.training_split if task.has_training_docs() else
+             config.validation_split if task.has_validation_docs() else config.test_split)
+    return FewshotSource(split, None, None)

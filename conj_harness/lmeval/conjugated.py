@@ -223,22 +223,11 @@ def _gold_index(target: Any, choices: list[str] | None) -> Any:
 
 
 def _render(task: Any, docs: Iterable[dict[str, Any]], fewshot: bool) -> list[Rendered]:
-    config, fcfg = task.config, task.fewshot_cfg
     out = []
     for doc in docs:
         doc = dict(doc)
-        if fewshot:
-            text = task.doc_to_text(doc, fcfg.doc_to_text)
-            target = task.doc_to_target(doc, fcfg.doc_to_target)
-            choice_spec = fcfg.doc_to_choice or config.doc_to_choice
-            choices = task.doc_to_choice(doc, choice_spec) if choice_spec else None
-            gen_prefix = task.resolve_field(doc, fcfg.gen_prefix)
-        else:
-            text, target = task.doc_to_text(doc), task.doc_to_target(doc)
-            choices = task.doc_to_choice(doc) if config.doc_to_choice else None
-            gen_prefix = task.resolve_field(doc, config.gen_prefix)
-        out.append(Rendered(doc, text, _gold_index(target, choices), list(choices) if choices else None,
-                            task.resolve_field(doc, config.description) or None, gen_prefix or None))
+        r = compat.render_doc(task, doc, fewshot)
+        out.append(Rendered(doc, r.text, _gold_index(r.target, r.choices), r.choices, r.description, r.gen_prefix))
     return out
 
 
@@ -273,13 +262,9 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
         raise ConjError(f"{name} has no test or validation split to evaluate on")
     all_docs = list(task.test_docs() if eval_is_test else task.validation_docs())
     docs = all_docs[: request.limit] if request.limit else all_docs
-    fcfg = task.fewshot_cfg
+    source = compat.fewshot_source(task)  # where lm-eval draws the examples from
     inline, fewshot, notes = False, [], []
-    # Where lm-eval draws the examples from: the few-shot split, inline samples, else (Task.fewshot_docs) the
-    # training split, the validation split, the test split - the first the task has.
-    fewshot_split = fcfg.split or (None if fcfg.samples is not None else
-                                   config.training_split if task.has_training_docs() else
-                                   config.validation_split if task.has_validation_docs() else config.test_split)
+    fewshot_split = source.split
     if fewshot_split == eval_split:
         fewshot = docs
         if request.limit and request.limit < len(all_docs) and (config.num_fewshot or 0) > 0:
@@ -294,9 +279,9 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
         except Exception as e:  # noqa: BLE001 - a split that is not there
             raise ConjError(f"{name} takes its few-shot examples from split {fewshot_split!r}, which cannot be "
                             f"loaded ({type(e).__name__}): give it with --data-files {fewshot_split}=PATH") from None
-    elif fcfg.samples is not None:
+    elif source.samples is not None:
         inline = True
-        fewshot = list(fcfg.samples() if callable(fcfg.samples) else fcfg.samples)
+        fewshot = source.samples
     if request.fewshot_pool is not None and fewshot is not docs:
         fewshot = fewshot[: request.fewshot_pool]
     generation = dict(config.generation_kwargs or {})
@@ -305,7 +290,7 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
     return Source(name, entry, config.output_type, eval_split, eval_is_test, _render(task, docs, False),
                   fewshot_split if not inline else None,
                   _render(task, fewshot, True) if fewshot is not docs else [], inline,
-                  [u for u in until if isinstance(u, str)], fcfg.split, notes, generation)
+                  [u for u in until if isinstance(u, str)], source.named, notes, generation)
 
 
 # --- conjugating ------------------------------------------------------------------------------------------------

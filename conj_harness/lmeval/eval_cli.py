@@ -117,7 +117,8 @@ def prepare(args: Any) -> None:
     local = sorted(index)
     registration.check_conj_names(tasks, local)
     all_local = _resolves_locally(tasks, local)
-    registration.ConjTaskManager.include_defaults = not all_local
+    if all_local:
+        compat.install_task_manager(registration.ConjTaskManager.without_builtins())
     if command != "run":
         return
     model_args = _as_dict(args.model_args)

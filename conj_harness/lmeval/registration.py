@@ -53,16 +53,23 @@ def search_paths(include_path=None) -> list[Path]:
 class ConjTaskManager(TaskManager):
     """lm-eval's TaskManager with the conj_* tasks included, and a helpful error for unknown conj_* names."""
 
-    def __init__(self, verbosity=None, include_path=None, include_defaults: bool = True, metadata=None):
+    #: Whether lm-eval's ~14,700 built-in tasks are indexed when the caller does not say (lm-eval's subcommands
+    #: build the manager themselves): :meth:`without_builtins` makes a class where they are not.
+    builtins_by_default: bool = True
+
+    def __init__(self, verbosity=None, include_path=None, include_defaults: bool | None = None, metadata=None):
         super().__init__(
             verbosity=verbosity,
             include_path=[str(p) for p in search_paths(include_path)],
-            include_defaults=include_defaults and ConjTaskManager.include_defaults,
+            include_defaults=self.builtins_by_default if include_defaults is None else include_defaults,
             metadata=metadata,
         )
 
-    # conj-eval sets this class attribute to False for runs that need no built-in task.
-    include_defaults: bool = True
+    @classmethod
+    def without_builtins(cls) -> type[ConjTaskManager]:
+        """A subclass that skips lm-eval's built-in tasks unless asked: what ``conj-eval`` installs for a run whose
+        tasks are all ours (indexing the built-ins costs ~10 s). The shared class is never changed."""
+        return type(f"{cls.__name__}WithoutBuiltins", (cls,), {"builtins_by_default": False})
 
     def conj_names(self) -> list[str]:
         return [n for n in self.all_tasks if n.startswith(PREFIX)]

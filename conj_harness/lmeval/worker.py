@@ -102,12 +102,13 @@ def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, bui
 
 def run(job: dict[str, Any]) -> int:
     """Load once, run every task of every role, report each; returns the number of failed tasks."""
-    from conj_harness.lmeval.registration import ConjTaskManager
+    import lm_eval.tasks
 
     args = _prepared_args(job)
     model_args = args.model_args if isinstance(args.model_args, dict) else {}
     metadata = {**model_args, **(args.metadata or {})}  # what lm-eval's CLI gives the tasks
-    manager = ConjTaskManager(include_path=job.get("include_path"), metadata=metadata)
+    # the task manager conj-eval's preparation installed (ours; without lm-eval's built-ins when none is needed)
+    manager = lm_eval.tasks.TaskManager(include_path=job.get("include_path"), metadata=metadata)
     compat.import_backend(job["backend"])  # the slow imports (torch, transformers, vLLM) before the gate
     compat.reuse_env_info()  # lm-eval's environment report: once per worker, not once per task
     if job.get("gate"):  # started early, while the previous model's worker runs: wait for it to exit

@@ -128,21 +128,26 @@ def test_conj_only_runs_skip_the_builtin_index(tiny_llama):
         finally:
             sys.argv = old
         eval_cli.prepare(args)
-        return args, registration.ConjTaskManager.include_defaults
+        import lm_eval.tasks
+
+        return args, lm_eval.tasks.TaskManager.builtins_by_default  # the manager lm-eval's `run` will build
 
     try:
         args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama} "
                                   "--tasks conj_icl_en,conj_xnli_*")
         assert defaults is False and args.model_args == {"pretrained": str(tiny_llama), "add_bos_token": False}
-        tm = registration.ConjTaskManager()
+        import lm_eval.tasks
+
+        tm = lm_eval.tasks.TaskManager()
         assert "conj_icl_en" in tm.all_tasks and "hellaswag" not in tm.all_tasks
+        assert registration.ConjTaskManager.builtins_by_default is True  # the shared class is untouched
         args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama},add_bos_token=True "
                                   "--tasks conj_icl_en")
         assert args.model_args["add_bos_token"] is True  # the user's choice wins
         args, defaults = prepared(f"--model hf --model_args pretrained={tiny_llama} --tasks conj_icl_en hellaswag")
         assert defaults is True and "add_bos_token" not in args.model_args
     finally:
-        registration.ConjTaskManager.include_defaults = True
+        compat.install_task_manager(registration.ConjTaskManager)
 
 
 def test_python_api_for_simple_evaluate(tiny_llama):

@@ -18,8 +18,8 @@ for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
 from conj_harness.lmeval import compat  # noqa: E402 - after the environment is set
 from conj_harness.lmeval.registration import ConjTaskManager  # noqa: E402
 
-ConjTaskManager.include_defaults = False  # the conj tasks only: lm-eval's 14,700 built-ins are not under test
-compat.install_task_manager(ConjTaskManager)
+# the conj tasks only: lm-eval's 14,700 built-ins are not under test
+compat.install_task_manager(ConjTaskManager.without_builtins())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
