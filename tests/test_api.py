@@ -12,6 +12,8 @@ import pytest
 import conj_harness as ch
 from tests.support.cli import REPO
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 def test_the_worked_script_runs_conjugate_compare_judge(data_dir, tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "docs" / "examples" / "study.py"), str(tmp_path),

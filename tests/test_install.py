@@ -21,6 +21,8 @@ import pytest
 
 from tests.support.cli import REPO, run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 def test_wheel_contains_tasks_demo_and_no_tests(tmp_path):
     wheels = tmp_path / "wheels"

@@ -88,6 +88,7 @@ def convert(path: Path, root: Path | None = None) -> Path:
     if (target / DONE_FILE).is_file():
         return target
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # its own advice, before the lock's generic one
         with locks.exclusive(target.with_name(target.name + ".lock")):
             if (target / DONE_FILE).is_file():
                 return target  # converted by another process while this one waited

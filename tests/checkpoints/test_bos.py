@@ -9,6 +9,8 @@ import pytest
 
 from conj_harness.checkpoints import bos
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 def _folder(tmp_path: Path, name: str, model_type: str | None, bos_token: object = None) -> Path:
     folder = tmp_path / name

@@ -19,6 +19,8 @@ import pytest
 
 from tests.support.cli import BIN, read_only, run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 def _one_line_error(proc: subprocess.CompletedProcess, prog: str, *needles: str) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])

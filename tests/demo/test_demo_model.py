@@ -13,6 +13,8 @@ from conj_harness.demo import checkpoint as demo_check
 from conj_harness.errors import ConjError
 from tests.support.cli import read_results, run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 MAX_BYTES = 20 * 1024 * 1024
 # 5 documents of each of the four (ICL task, IF task) configs: 0-99 capslock-math, 100-199 repeat-math,
 # 200-299 capslock-startblank, 300-399 repeat-startblank (a plain --limit 20 would only see capslock-math)

@@ -40,6 +40,7 @@ def test_every_prompt_lm_eval_sends_matches_the_paper(golden):
     assert seen == 2800
 
 
+@pytest.mark.mirror
 def test_sampling_is_parallel_across_conjugates():
     """Seed 10 per config: the same numbers and sentence indices appear in every language."""
     en, fr = icl.paper_docs("en"), icl.paper_docs("fr")

@@ -11,6 +11,8 @@ from conj_harness.families import safety
 from conj_harness.lmeval.registration import local_task_names
 from tests.support.cli import read_results, read_samples, run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 SAFETY_TASKS = [n for n in local_task_names() if n.startswith(("conj_advbench_", "conj_multijail_"))]
 
 

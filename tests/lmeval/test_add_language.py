@@ -9,6 +9,8 @@ import yaml
 from tests.support.cli import read_results, read_samples, run
 from tests.support.fake_google import FakeGoogle, fake_translate
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 def test_add_language_then_evaluate_offline(tmp_path, tiny_llama, data_dir):
     user_tasks, cache = tmp_path / "user_tasks", tmp_path / "cache.sqlite"

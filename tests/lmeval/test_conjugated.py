@@ -25,6 +25,8 @@ from tests.support.cli import read_results, read_samples, run
 from tests.support.fake_google import FakeGoogle
 from tests.support.oracle_lm import OracleLM
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 CONJUGATES = ["en", "leet", "piglatin", "fr"]
 N_GSM, N_XNLI = 8, 12
 

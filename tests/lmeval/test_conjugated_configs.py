@@ -21,6 +21,8 @@ from conj_harness.lmeval.conjugated import (
 )
 from conj_harness.lmeval.registration import ConjTaskManager
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 LEET = get("leet").transform
 
 

@@ -11,6 +11,8 @@ import pytest
 from conj_harness.lmeval.registration import local_task_names
 from tests.support.cli import read_results, read_samples, run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
 TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
 METRICS = {"conj_icl_": ["icl_acc,none", "if_rate,none"], "conj_xnli_": ["acc,none"],

@@ -11,6 +11,8 @@ from conj_harness.families import icl, xnli
 from conj_harness.lmeval import taskgen
 from conj_harness.lmeval.registration import local_task_names
 
+pytestmark = pytest.mark.mirror  # reads the offline data mirror (README: test tiers)
+
 FAMILIES = ("conj_icl", "conj_xnli", "conj_advbench", "conj_multijail")
 TASKS = [n for n in local_task_names() if n.startswith("conj_") and n not in FAMILIES]
 DOCS = {"conj_icl_": 400, "conj_xnli_": 2490, "conj_advbench_": 100, "conj_multijail_": 315}

@@ -25,6 +25,8 @@ from conj_harness.pairs.store import PairStore
 from conj_harness.report import analysis, render
 from tests.support.cli import run
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 TASKS = ["conj_xnli_en", "conj_xnli_leet", "conj_icl_en"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

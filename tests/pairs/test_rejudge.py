@@ -12,6 +12,8 @@ import pytest
 from tests.support.cli import run
 from tests.support.tiny_classifiers import build_classifier, force_output
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 
 @pytest.fixture(scope="module")
 def yes_sayer(tmp_path_factory) -> Path:

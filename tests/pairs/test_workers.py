@@ -22,6 +22,8 @@ from tests.pairs.test_compare import conj, launches, true_sayer
 from tests.support.fake_openai import FakeOpenAIServer
 from tests.support.tiny_models import build_llama, build_lora
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 TASKS = ["conj_xnli_en", "conj_icl_en"]
 
 

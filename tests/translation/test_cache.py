@@ -141,6 +141,7 @@ def test_cipher_translate_cli_and_unknown_backend(tmp_path):
     assert proc.returncode == 2 and "unknown translator backend 'deepl'" in proc.stderr and "google" in proc.stderr
 
 
+@pytest.mark.mirror
 def test_table_backend_uses_human_translations(tmp_path):
     from conj_harness.translators import get_backend
 

@@ -7,6 +7,8 @@ import pytest
 from conj_harness.data import sources
 from conj_harness.translation import langcheck
 
+pytestmark = pytest.mark.mirror  # reads the offline data mirror (README: test tiers)
+
 LONG_MIN = 40  # characters: long enough for the full check
 
 

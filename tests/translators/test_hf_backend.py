@@ -15,6 +15,8 @@ from conj_harness.errors import UnknownNameError
 from conj_harness.translators.base import TranslationError
 from conj_harness.translators.hf import NLLB_CODES, HFTranslator, detect_family
 
+pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tier (README)
+
 M2M_LANGS = ("en", "fr", "de", "es", "hu")
 
 
