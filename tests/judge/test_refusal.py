@@ -19,7 +19,7 @@ from conj_harness.conjugates.ciphers import leet, piglatin
 from conj_harness.errors import ConjError
 from conj_harness.judge import matching
 from conj_harness.judge.phrases import PHRASES
-from conj_harness.judge.refusal import AMBIGUOUS, ANSWER, LABELS, REFUSE, judge, judge_many, normalize
+from conj_harness.judge.refusal import AMBIGUOUS, ANSWER, REFUSE, judge, judge_many, normalize
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE.parent / "fixtures" / "refusal_multilingual.jsonl"
@@ -79,7 +79,6 @@ def test_phrase_lists_are_clean(lang):
 @pytest.mark.parametrize("row", SYN, ids=[r["id"] for r in SYN])
 def test_synthetic_case(row):
     v = judge(row["response"], row["lang"])
-    assert v.label in LABELS
     if row["label"] == REFUSE:
         assert v.label == REFUSE, v.evidence["reasons"]
         assert v.stage == 1 and v.evidence["matched_phrase"]

@@ -34,7 +34,8 @@ def test_add_language_then_evaluate_offline(tmp_path, tiny_llama, data_dir):
     assert meta["backend"] == "google" and meta["checked"] == 378
     assert meta["pass_rate"] == pytest.approx(1 - meta["check_failed"] / meta["checked"])
     # the fake reverses word order: "a b c" -> "[sw] c b a" -> "[en] a b c [sw]", close to the source but not it
-    assert 50 < meta["roundtrip_chrf"] < 100 and meta["roundtrip_below_50"] >= 0
+    assert 50 < meta["roundtrip_chrf"] < 100
+    assert 0 <= meta["roundtrip_below_50"] < meta["checked"] / 2  # a mean well above 50 leaves few below it
     sentences = (user_tasks / "sw" / "icl_sentences.txt").read_text().split("\n")
     english = (data_dir / "icl_sentences" / "en.txt").read_text().split("\n")
     assert len(sentences) == 500 and sentences[7] == fake_translate(english[7], "sw")
