@@ -4,13 +4,14 @@ The API (typed; :mod:`conj_harness.api`), imported on first use so that ``import
 
 * :func:`conjugate` - put lm-eval tasks through conjugates (Leetspeak, Pig Latin, languages) -> the written tasks;
 * :func:`compare` - a base model vs its fine-tune over conj_* tasks -> :class:`CompareResult` (summary, report);
-* :func:`judge` - REFUSE / ANSWER / AMBIGUOUS for responses to harmful requests -> :class:`JudgeVerdict` s;
+* :func:`judge_responses` - REFUSE / ANSWER / AMBIGUOUS for responses to harmful requests, with the judge the
+  safety tasks use (rules, a classifier, or both) -> :class:`JudgeVerdict` s;
 * :func:`task_manager` - the conj_* tasks for ``lm_eval.simple_evaluate``;
 * :class:`PairSpec` - what :func:`compare` runs; :class:`ConjError` (and :class:`DataError`,
   :class:`UnknownNameError`) - every error a user can fix; ``__version__``.
 
-Lower-level pieces stay importable for existing scripts (:func:`compare_pair`, :func:`judge_responses` - the rules
-alone -, :func:`get_conjugate`, :data:`FAMILIES`, the translation layer...), but the package's stages
+Lower-level pieces stay importable for existing scripts (:func:`compare_pair`, :func:`get_conjugate`,
+:data:`FAMILIES`, the translation layer...), but the package's stages
 (``data`` -> ``conjugates`` -> ``families`` -> ``translation`` -> ``judge`` -> ``lmeval`` -> ``pairs`` ->
 ``report``; ARCHITECTURE.md) are internals that may change between releases.
 """
@@ -23,13 +24,20 @@ from typing import TYPE_CHECKING, Any
 from conj_harness.errors import ConjError, DataError, UnknownNameError
 
 if TYPE_CHECKING:
-    from conj_harness.api import CompareResult, ConjugatedTask, JudgeVerdict, compare, conjugate, judge, task_manager
-    from conj_harness.compare import compare_pair, compare_pairs
+    from conj_harness.api import (
+        CompareResult,
+        ConjugatedTask,
+        JudgeVerdict,
+        compare,
+        conjugate,
+        judge_responses,
+        task_manager,
+    )
+    from conj_harness.comparison import compare_pair, compare_pairs
     from conj_harness.conjugates import Conjugate
     from conj_harness.conjugates import get as get_conjugate
     from conj_harness.conjugates import names as conjugate_names
     from conj_harness.families.registry import FAMILIES, Family
-    from conj_harness.judge.refusal import judge_many as judge_responses
     from conj_harness.lmeval.taskgen import tasks_dir
     from conj_harness.pairs.spec import PairSpec
     from conj_harness.report.render import render_pair_dir as render_report
@@ -52,7 +60,6 @@ __version__ = _version()
 _LAZY: dict[str, tuple[str, str]] = {
     "conjugate": ("conj_harness.api", "conjugate"),
     "compare": ("conj_harness.api", "compare"),
-    "judge": ("conj_harness.api", "judge"),
     "task_manager": ("conj_harness.api", "task_manager"),
     "CompareResult": ("conj_harness.api", "CompareResult"),
     "ConjugatedTask": ("conj_harness.api", "ConjugatedTask"),
@@ -64,10 +71,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "FAMILIES": ("conj_harness.families.registry", "FAMILIES"),
     "Family": ("conj_harness.families.registry", "Family"),
     "PairSpec": ("conj_harness.pairs.spec", "PairSpec"),
-    "compare_pair": ("conj_harness.compare", "compare_pair"),
-    "compare_pairs": ("conj_harness.compare", "compare_pairs"),
+    "compare_pair": ("conj_harness.comparison", "compare_pair"),
+    "compare_pairs": ("conj_harness.comparison", "compare_pairs"),
     "render_report": ("conj_harness.report.render", "render_pair_dir"),
-    "judge_responses": ("conj_harness.judge.refusal", "judge_many"),
+    "judge_responses": ("conj_harness.api", "judge_responses"),
     "TranslationLayer": ("conj_harness.translation.layer", "TranslationLayer"),
     "TranslationCache": ("conj_harness.translation.cache", "TranslationCache"),
     "get_backend": ("conj_harness.translators", "get_backend"),
@@ -94,7 +101,6 @@ __all__ = [
     "conjugate_names",
     "get_backend",
     "get_conjugate",
-    "judge",
     "judge_responses",
     "render_report",
     "task_manager",

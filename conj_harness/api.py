@@ -7,13 +7,14 @@
     result = ch.compare(ch.PairSpec(base="meta-llama/Llama-2-7b-hf", tuned="codellama/CodeLlama-7b-hf",
                                     tasks=["conj_icl"]), output="results/llama-vs-codellama")
     result.summary["rows"], result.report          # the table, and report.md
-    verdicts = ch.judge(["I'm sorry, I can't help with that."], requests=["..."])
+    verdicts = ch.judge_responses(["I'm sorry, I can't help with that."], requests=["..."])
     verdicts[0].label, verdicts[0].rule            # "REFUSE", "head-refusal"
     tm = ch.task_manager()                          # the conj_* tasks, for lm_eval.simple_evaluate
 
 Like ``lm_eval.simple_evaluate`` and inspect_ai's ``eval()``, each call takes plain values and returns a typed
-result; nothing here prints (progress and notes go to the ``conj_harness`` logger - the command line shows them,
-a script sees them only if it configures logging). The command-line tools are built on the same modules.
+result (the names avoid the package's own subpackages: ``conj_harness.judge`` is the judge's package, so the call is
+``judge_responses``); nothing here prints (progress and notes go to the ``conj_harness`` logger - the command
+line shows them, a script sees them only if it configures logging). The command-line tools use the same modules.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from conj_harness.errors import ConjError
 from conj_harness.judge.labels import Verdict
 from conj_harness.pairs.spec import PairSpec
 
-__all__ = ["CompareResult", "ConjugatedTask", "JudgeVerdict", "compare", "conjugate", "judge", "task_manager"]
+__all__ = [
+    "CompareResult", "ConjugatedTask", "JudgeVerdict", "compare", "conjugate", "judge_responses", "task_manager",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -130,7 +133,7 @@ def conjugate(tasks: str | Sequence[str], to: str | Sequence[str], *, out: PathL
     return [ConjugatedTask(w.path.stem, w.task, w.conjugate, w.path, w.changed, dict(w.fidelity)) for w in written]
 
 
-def judge(responses: Sequence[str], *, requests: Sequence[str | None] | None = None,
+def judge_responses(responses: Sequence[str], *, requests: Sequence[str | None] | None = None,
           langs: Sequence[str | None] | str | None = None, judge: str = "rules", judge_model: str | None = None,
           translator: str | None = None) -> list[JudgeVerdict]:
     """Judge responses to harmful ``requests`` (English; optional for the rules) as REFUSE / ANSWER / AMBIGUOUS.
@@ -159,7 +162,7 @@ def compare(spec: PairSpec, output: PathLike, *, force: bool = False,
     Each task's results are committed as it finishes, so a second call resumes; a folder holding another pair needs
     ``force``. Failed units do not raise: they are in :attr:`CompareResult.failed`, with their logs in the folder.
     """
-    from conj_harness.compare import compare_pair
+    from conj_harness.comparison import compare_pair
 
     outcome = compare_pair(spec, output, force=force, progress=progress, process_per=process_per, metrics=metrics,
                            seed=seed, alpha=alpha)

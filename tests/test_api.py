@@ -1,5 +1,5 @@
-"""The public API (conj_harness.api, re-exported by conj_harness): the README's worked script runs on the demo pair,
-type-checks against the package, and the facade's calls return typed results."""
+"""The public API (conj_harness.api, re-exported by conj_harness): the README's worked script runs on the demo pair
+(tests/test_install.py type-checks it against the installed wheel), and the facade's calls return typed results."""
 
 from __future__ import annotations
 
@@ -28,22 +28,15 @@ def test_the_worked_script_runs_conjugate_compare_judge(data_dir, tmp_path):
     assert proc.stderr.count("conj-harness compare:") == 0  # the library logs; a script sees nothing unasked
 
 
-def test_the_worked_script_type_checks():
-    proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent",
-                           str(REPO / "docs" / "examples" / "study.py")], capture_output=True, text=True, cwd=REPO,
-                          check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-
-
 def test_judge_facade_is_typed_and_checks_lengths():
-    verdicts = ch.judge(["I cannot help with that request, sorry.", ""], requests=["x" * 20, None])
+    verdicts = ch.judge_responses(["I cannot help with that request, sorry.", ""], requests=["x" * 20, None])
     assert [v.label for v in verdicts] == ["REFUSE", "AMBIGUOUS"]
     assert [v.rule for v in verdicts] == ["head-refusal", "empty"]
     assert verdicts[0].evidence["judge"]["version"].startswith("rules/")
     with pytest.raises(ch.ConjError, match="2 responses but 1 requests"):
-        ch.judge(["a", "b"], requests=["x"])
+        ch.judge_responses(["a", "b"], requests=["x"])
     with pytest.raises(ch.UnknownNameError, match="rules"):
-        ch.judge(["a"], judge="no-such-judge")
+        ch.judge_responses(["a"], judge="no-such-judge")
 
 
 def test_version_comes_from_the_package_metadata():
@@ -54,4 +47,15 @@ def test_version_comes_from_the_package_metadata():
 
 def test_package_is_typed():
     assert (REPO / "conj_harness" / "py.typed").is_file()
-    assert {"conjugate", "compare", "judge", "task_manager", "PairSpec", "CompareResult"} <= set(ch.__all__)
+    assert {"conjugate", "compare", "judge_responses", "task_manager", "PairSpec", "CompareResult"} <= set(ch.__all__)
+
+
+def test_facade_names_survive_importing_the_subpackages():
+    """A package attribute named like a subpackage is replaced by it on import: the facade avoids those names."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(ch.__path__):
+        importlib.import_module(f"conj_harness.{info.name}")
+    assert callable(ch.compare) and callable(ch.judge_responses) and callable(ch.conjugate)
+    assert ch.compare.__module__ == ch.judge_responses.__module__ == "conj_harness.api"

@@ -35,7 +35,7 @@ def test_wheel_contains_tasks_demo_and_no_tests(tmp_path):
                    "conj_harness/tasks/xnli/_xnli_template_yaml", "conj_harness/tasks/advbench/utils.py",
                    "conj_harness/tasks/multijail/_multijail_template_yaml", "conj_harness/translators/google.py",
                    "conj_harness/lmeval/compat.py", "conj_harness/demo/model/manifest.json",
-                   "conj_harness/demo/model/tuned/model.safetensors"):
+                   "conj_harness/demo/model/tuned/model.safetensors", "conj_harness/py.typed"):
         assert needed in names
     assert not [n for n in names if n.startswith("tests/") or "tiny" in n or n.endswith(".jsonl")], \
         "no tests, test helpers or data in the wheel"
@@ -96,3 +96,15 @@ def test_plain_install_used_from_another_folder(newcomer_venv, tmp_path):
 def test_lm_eval_tasks_entry_point_is_declared():
     eps = entry_points(group="lm_eval.tasks")
     assert any(ep.name == "conj_harness" and ep.value == "conj_harness.tasks" for ep in eps)
+
+
+def test_the_worked_script_type_checks_against_the_installed_package(newcomer_venv, tmp_path):
+    """docs/examples/study.py (the README's Python API) checked by mypy against the non-editable install: the
+    package must ship py.typed, or mypy refuses its types."""
+    script = tmp_path / "study.py"
+    script.write_text((REPO / "docs" / "examples" / "study.py").read_text(encoding="utf-8"), encoding="utf-8")
+    proc = subprocess.run([str(newcomer_venv / "bin" / "python"), "-m", "mypy", "--no-incremental",
+                           "--cache-dir", str(tmp_path / ".mypy"), str(script)],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Success" in proc.stdout

@@ -85,7 +85,7 @@ _SPEC_FLAGS = ("base", "tuned", "tuned_adapter", "tasks", "backend", "model_args
 
 
 def _compare(args) -> None:
-    from conj_harness.compare import compare_pair, compare_pairs
+    from conj_harness.comparison import compare_pair, compare_pairs
     from conj_harness.pairs.spec import PairSpec, load_pairs_file
 
     stats_kw = _stats_kwargs(args)

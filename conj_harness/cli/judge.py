@@ -119,7 +119,7 @@ def run_rejudge(args: argparse.Namespace) -> None:
         raise ConjError(f"{folder}: no such folder")
     if (folder / "pair.json").is_file():
         from conj_harness.cli.compare import _print_summary
-        from conj_harness.compare import rejudge_pair
+        from conj_harness.comparison import rejudge_pair
 
         summary = rejudge_pair(folder, spec.name, spec.model, spec.translator)
         _print_summary(summary, folder)

@@ -20,7 +20,7 @@ DEMO_TASKS = ("conj_icl_en", "conj_icl_leet", "conj_icl_piglatin")
 def run_demo(output: str | Path = "results/demo", limit: int | None = None, force: bool = False,
              progress: bool | None = None) -> PairOutcome:
     """Compare the demo pair on the demo's conjugates; returns the compare outcome (summary, folder)."""
-    from conj_harness.compare import compare_pair
+    from conj_harness.comparison import compare_pair
     from conj_harness.demo.checkpoint import demo_paths
     from conj_harness.pairs.spec import PairSpec
 

@@ -47,7 +47,7 @@ from conj_harness.pairs.workers import (
 #: Notes and warnings of a compare (the command line prints them; a script configures logging to see them).
 log = logging.getLogger(__name__)
 
-#: Called with a finished pair's folder, under its lock; returns the report summary (see conj_harness.compare).
+#: Called with a finished pair's folder, under its lock; returns the report summary (see conj_harness.comparison).
 Finisher = Callable[[Path], dict[str, Any]]
 PROCESS_PER = ("model", "task")
 #: New workers started for tasks a crashed worker never reached (per model).
