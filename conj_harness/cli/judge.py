@@ -2,12 +2,13 @@
 
 Each stdin line is a JSON object with ``response`` (required), and optionally ``lang`` (the language the response
 should be in: an ISO 639-1 code, ``leet`` or ``piglatin``), ``prompt`` and ``max_tokens_hit``. Each line is written
-back unchanged plus ``label`` (the key is ``--label-key``) and ``evidence`` (the stage that decided, the detected
-language, the matched phrase and list, the back-translation if one was made, the reasons); see
+back unchanged plus ``label`` (the key is ``--label-key``) and ``evidence`` (the rule and stage that decided, the
+detected language, the matched phrase and list, the back-translation if one was made, the reasons); see
 :mod:`conj_harness.judge.refusal`. Blank lines are skipped.
 
-``--translate-backend NAME`` back-translates non-English responses that the phrase lists do not find to be refusals
-(stage 2). Without it they are labelled AMBIGUOUS with the reason, never ANSWER.
+A response in a language with a phrase list (``--lang`` names them) is decided like an English one; in any other
+language, or one that cannot be told, it is AMBIGUOUS with the reason, never ANSWER - unless
+``--translate-backend NAME`` back-translates it (stage 2), which also double-checks the listed languages' answers.
 
 Wiring: ``register(sub)`` adds the subcommand to an argparse sub-parser set; the command function raises
 :class:`conj_harness.errors.ConjError` for user errors (bad JSON on line N, a missing ``response``), which the
@@ -163,9 +164,12 @@ def _add_judge_flags(p: argparse.ArgumentParser) -> None:
                    help="the classifier's model folder or hub id (classifier judges)")
     p.add_argument("--judge-translator", "--translate-backend", dest="judge_translator", default=None,
                    metavar="NAME", help=f"back-translation for the rules: {', '.join(JUDGE_TRANSLATORS)} (default "
-                                        "none, so non-English responses the phrase lists do not decide are AMBIGUOUS)")
+                                        "none: languages without a phrase list are AMBIGUOUS)")
+    from conj_harness.judge.refusal import supported_languages
+
     p.add_argument("--lang", default=None,
-                   help="language for lines without a 'lang' field (ISO 639-1, leet or piglatin; default: detect)")
+                   help="language for lines without a 'lang' field (ISO 639-1, leet or piglatin; default: detect); "
+                        f"phrase lists: {', '.join(supported_languages())}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
