@@ -115,7 +115,8 @@ def conjugate(tasks: str | Sequence[str], to: str | Sequence[str], *, out: PathL
     from conj_harness.translators import get_backend
 
     task_list = [tasks] if isinstance(tasks, str) else list(tasks)
-    names = [c.strip() for c in ([to] if isinstance(to, str) else list(to)) for c in c.split(",") if c.strip()]
+    given = [to] if isinstance(to, str) else list(to)
+    names = [name.strip() for item in given for name in item.split(",") if name.strip()]
     if not task_list or not names:
         raise ConjError("conjugate needs at least one task and one conjugate (to=['leet', 'fr'])")
     languages = [c for c in names if conjugates.get(c).kind == "language"]

@@ -126,7 +126,7 @@ def _matcher(name: str) -> _Compiled:
 
 def matcher_density(lang: str) -> float:
     """English-equivalent characters per character of ``lang`` (1.0 for a language without a list)."""
-    return float(PHRASES[lang].get("density", 1.0)) if lang in PHRASES else 1.0
+    return _matcher(lang).density if lang in PHRASES else 1.0
 
 
 def _spans(compiled: _Compiled, text: str) -> dict[str, list[tuple[int, int, str]]]:
@@ -182,7 +182,7 @@ def hits_per_segment(norms: list[str], codes: Sequence[str]) -> list[list[Hit]]:
     for code in codes:
         if code not in PHRASES:
             continue
-        density = matcher_density(code)
+        density = _matcher(code).density
         for h in find(code, joined):
             k = bisect.bisect_right(starts, h.offset) - 1  # log time per hit: responses may hold 10k segments
             if k:

@@ -33,7 +33,7 @@ from typing import Any
 
 from conj_harness.judge import shapes
 from conj_harness.judge.labels import AMBIGUOUS, ANSWER, LABELS, REFUSE, Verdict
-from conj_harness.judge.matching import Hit, cipher_hits, hits_per_segment, matcher_density, relabel
+from conj_harness.judge.matching import Hit, cipher_hits, find, hits_per_segment, matcher_density, relabel
 from conj_harness.judge.phrases import PHRASES
 from conj_harness.judge.rules import RULES, THRESHOLDS, Decision, Text, decide
 from conj_harness.text.langid import CIPHERS, Detection, canon_lang, detect_language
@@ -92,13 +92,18 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
+def _latin_share(head: str) -> float:
+    """Share of Latin letters among the letters of ``head`` (0 when it has none)."""
+    letters = len(_LETTER.findall(head))
+    return len(_LATIN_LETTER.findall(head)) / letters if letters else 0.0
+
+
 def _segment_is_english(text: str, whole_english: bool) -> bool:
     """Whether one segment of a multi-persona response is English: Latin script, and English by the whole
     response's detection or (when the whole is not English) by its own."""
     head = text[:400]
     if not head.isascii():
-        letters = len(_LETTER.findall(head))
-        if not letters or len(_LATIN_LETTER.findall(head)) < 0.7 * letters:
+        if _latin_share(head) < 0.7:
             return False
     elif not any(c.isalpha() for c in head):
         return False
@@ -181,12 +186,12 @@ def _segment_language(text: str, norm: str, searched: Sequence[str]) -> tuple[st
     """The list a non-English segment of an English response is decided by: its own detected language's (None
     when that has no list or is unclear), the density, and that list's hits when the response's search missed it."""
     head = text[:400]
-    if len(_LATIN_LETTER.findall(head)) >= 0.7 * max(len(_LETTER.findall(head)), 1):
+    if _latin_share(head) >= 0.7:
         return None, 1.0, []  # Latin script but not English: langdetect per segment costs more than it decides
     det = detect_language(text, None)
     if not (det.reliable and det.lang in PHRASES):
         return None, 1.0, []
-    extra = [] if det.lang in searched else hits_per_segment([norm], [det.lang])[0]
+    extra = [] if det.lang in searched else find(det.lang, norm)
     return det.lang, matcher_density(det.lang), extra
 
 

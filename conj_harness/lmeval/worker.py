@@ -27,8 +27,6 @@ from conj_harness.lmeval import compat, protocol
 
 
 def emit(kind: protocol.EventKind, **fields: Any) -> None:
-    if "roles" in fields:
-        fields["roles"] = tuple(fields["roles"])
     print(protocol.encode(protocol.Event(kind, **fields)), flush=True)
 
 
@@ -118,7 +116,7 @@ def run(job: dict[str, Any]) -> int:
     start = time.monotonic()
     # lm-eval's CLI default device: HFLM falls back to the CPU from "cuda:0" when there is no GPU, not from None
     lm = compat.create_model(job["backend"], model_args, job.get("batch_size"), job.get("device") or "cuda:0")
-    emit("loaded", roles=[r["role"] for r in job["roles"]], seconds=round(time.monotonic() - start, 1))
+    emit("loaded", roles=tuple(r["role"] for r in job["roles"]), seconds=round(time.monotonic() - start, 1))
     failed = 0
     for role in job["roles"]:
         if job.get("adapter_mode"):

@@ -139,7 +139,7 @@ def _announce_settings(spec: PairSpec, store: PairStore) -> None:
         log.info(f"conj-harness compare: note: {tokenizers['note']}")
     if spec.base_chat_template != spec.tuned_chat_template:
         log.warning("conj-harness compare: warning: the chat-template settings differ between the models "
-              f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})")
+                    f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})")
 
 
 def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
@@ -150,7 +150,7 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
 
         relabelled = rejudge_store(store, spec.judge_spec(), {r: spec.identity(r) for r in ROLES})
         log.info(f"conj-harness compare: the judge changed to {spec.judge}: re-judged {len(relabelled)} finished "
-              "safety runs from their saved generations (no inference)")
+                 "safety runs from their saved generations (no inference)")
     lock.share()
     settings = threading.Thread(target=_announce_settings, args=(spec, store), daemon=True)
     settings.start()  # loads both tokenizers (seconds for big vocabularies): alongside the first model's start-up
@@ -181,7 +181,7 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
     if queue.busy:
         holders = sorted({h for _r, _t, h in queue.busy})
         log.info(f"conj-harness compare: {label}: {len(queue.busy)} runs were being run by another compare writing "
-              f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)")
+                 f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)")
     return ran, skipped, queue.busy
 
 
