@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conj_harness.pairs.runner import PairOutcome, run_pair, run_pairs
 from conj_harness.pairs.spec import PairSpec
-from conj_harness.report.render import render_multi_dir, render_pair_dir
+from conj_harness.report.render import render_multi_dir, render_pair_dir, warm_up
 
 __all__ = ["PairOutcome", "compare_pair", "compare_pairs", "rejudge_pair"]
 
@@ -26,7 +26,8 @@ def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = Fals
                  seed: int = 0, alpha: float = 0.05) -> PairOutcome:
     """Run (or resume) ``spec`` into ``out`` and write its report; the outcome carries the report's summary."""
     render = functools.partial(render_pair_dir, metrics=metrics, n_boot=n_boot, seed=seed, alpha=alpha)
-    return run_pair(spec, out, force=force, progress=progress, process_per=process_per, finish=render)
+    return run_pair(spec, out, force=force, progress=progress, process_per=process_per, finish=render,
+                    warm=warm_up)
 
 
 def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = False,
@@ -39,7 +40,8 @@ def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: boo
         render_multi_dir(folder, rerender=False, **stats)  # type: ignore[arg-type]
 
     return run_pairs(specs, out, force=force, progress=progress, process_per=process_per,
-                     finish=functools.partial(render_pair_dir, **stats), finish_all=cross_pair)  # type: ignore[arg-type]
+                     finish=functools.partial(render_pair_dir, **stats), finish_all=cross_pair,  # type: ignore[arg-type]
+                     warm=warm_up)
 
 
 def rejudge_pair(out: str | os.PathLike[str], judge: str, judge_model: str | None = None,

@@ -139,6 +139,8 @@ def _rejudge_run_folder(folder: Path, output: Path | None, spec: JudgeSpec, forc
     if not tasks:
         raise ConjError(f"{folder} holds no safety task samples (conj_advbench_*, conj_multijail_*) to re-judge")
     out = output or folder.with_name(f"{folder.name}-rejudged-{spec.name}")
+    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
+        raise ConjError(f"--output {out} lies inside {folder}, which is left unchanged: choose a folder outside it")
     if out.exists() and any(out.iterdir()) and not force:
         raise ConjError(f"{out} is not empty: choose another --output, or pass --force")
     for task in tasks:

@@ -294,6 +294,10 @@ def main(argv: list[str] | None = None) -> None:
     _logging.setup()
     with one_line_errors("conj-harness", "interrupted; finished work is kept: run the same command again to resume"):
         args.func(args)
+    if argv is None:  # the console entry point, finished: everything is written; skip the interpreter teardown
+        from conj_harness.lmeval.backend_checks import exit_now  # (~1 s once torch/transformers are loaded)
+
+        exit_now(0)
 
 
 if __name__ == "__main__":

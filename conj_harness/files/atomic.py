@@ -22,6 +22,19 @@ class FileWriteError(ConjError):
     """A file could not be written (permissions, a read-only or full disk)."""
 
 
+def cannot_write(target: Path, error: OSError, folder: Path | None = None) -> str:
+    """One true line for a file or folder that cannot be written: a file in the way, read-only, full disk."""
+    folder = target.parent if folder is None else folder
+    for ancestor in [folder, *folder.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                head = "" if ancestor == target else f"cannot write {target}: "
+                return f"{head}{ancestor} is a file, not a folder: choose another folder"
+            break
+    advice = " (a read-only folder?): choose a folder you can write" if isinstance(error, PermissionError) else ""
+    return f"cannot write {target}: {error.strerror or error}{advice}"
+
+
 def _current_umask() -> int:
     try:  # Linux reports it without changing it
         with open("/proc/self/status", encoding="ascii") as f:
@@ -42,20 +55,21 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_current_umask()
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+def write_bytes(path: str | os.PathLike[str], data: bytes, private: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename (``private``:
+    readable by the owner only, ``0o600``, for a file that must carry a credential)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
-        raise FileWriteError(f"cannot write {path}: {e.strerror or e}") from None
+        raise FileWriteError(cannot_write(path, e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _mode_for(path))
+        os.chmod(tmp, 0o600 if private else _mode_for(path))
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
@@ -65,12 +79,12 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    return write_bytes(path, text.encode("utf-8"))
+def write_text(path: str | os.PathLike[str], text: str, private: bool = False) -> Path:
+    return write_bytes(path, text.encode("utf-8"), private)
 
 
-def write_json(path: str | os.PathLike[str], obj: object) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+def write_json(path: str | os.PathLike[str], obj: object, private: bool = False) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", private)
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict]) -> Path:

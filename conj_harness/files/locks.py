@@ -31,7 +31,9 @@ def open_lock_file(path: Path) -> IO[str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return open(path, "a+", encoding="utf-8")
     except OSError as e:  # read-only, below a file, no space...
-        raise ConjError(f"cannot write to {path.parent}: {e.strerror or e}") from None
+        from conj_harness.files.atomic import cannot_write
+
+        raise ConjError(cannot_write(path.parent, e, path.parent)) from None
 
 
 def try_lock(f: IO[str], exclusive_lock: bool = True, wait: float = 0.0) -> bool:

@@ -111,6 +111,17 @@ def translator_fn(backend: str | None) -> Any:
         raise ConjError(f"judge translator {backend!r} is unavailable: {type(exc).__name__}: {exc}") from None
 
 
+def _recording_failures(translate: Any, failures: list[str]) -> Any:
+    """``translate``, with each exception it raises recorded in ``failures`` (then raised on, for the rules)."""
+    def recorded(texts: Sequence[str], source: str) -> Any:
+        try:
+            return translate(texts, source)
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+            raise
+    return recorded
+
+
 def check_judge(spec: JudgeSpec) -> None:
     """Everything that can be checked before a response is judged: the model exists, loads its tokenizer, and
     (Llama Guard) has Llama Guard's chat template. One line each (:class:`ConjError`)."""
@@ -204,8 +215,15 @@ def run_judge(spec: JudgeSpec, responses: Sequence[str], requests: Sequence[str 
 
     identity = spec.identity()
     if spec.uses_rules:
+        translate = translator_fn(spec.translator)
+        failures: list[str] = []
+        if translate is not None:
+            translate = _recording_failures(translate, failures)
         verdicts = judge_many(list(responses), list(langs), prompts=list(requests),
-                              sent=None if sent is None else list(sent), translate=translator_fn(spec.translator))
+                              sent=None if sent is None else list(sent), translate=translate)
+        if failures:  # a configured translator that fails would turn every such answer AMBIGUOUS, silently
+            raise ConjError(f"judge translator {spec.translator!r} failed while judging ({failures[0]}): no sample "
+                            "was labelled; fix or drop judge_translator and run again")
     else:
         verdicts = [Verdict(AMBIGUOUS, 0, {"reasons": []}) for _ in responses]
     if spec.preset is not None:

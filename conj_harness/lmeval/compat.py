@@ -255,11 +255,39 @@ def import_backend(backend: str) -> None:
 
     from lm_eval.api.registry import get_model
 
-    get_model(backend)  # imports the backend's lm-eval module
-    for module in {"vllm": ("torch", "vllm"), "vllm-vlm": ("torch", "vllm")}.get(backend, ("torch", "transformers")):
+    model_class = get_model(backend)  # imports the backend's lm-eval module
+    # transformers imports its model-loading and generation code lazily, at the first from_pretrained: seconds
+    # (torch.distributed, dynamo) that would otherwise land after the gate, on the critical path
+    local = ("torch", "transformers", "transformers.modeling_utils", "transformers.generation.utils")
+    served = ("torch", "transformers")
+    try:
+        from lm_eval.models.api_models import TemplateAPI
+
+        is_api = isinstance(model_class, type) and issubclass(model_class, TemplateAPI)
+    except ImportError:
+        is_api = False
+    for module in {"vllm": ("torch", "vllm"), "vllm-vlm": ("torch", "vllm")}.get(backend, served if is_api else local):
         # not needed by the backend (an API client), or creating the model will say what is missing
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
+
+
+def default_base_url(backend: str) -> str | None:
+    """The server address lm-eval's ``backend`` uses when none is given (None: it needs one, e.g. ``local-*``)."""
+    import inspect
+
+    check_version()
+    from lm_eval.api.registry import get_model
+
+    cls = get_model(backend)
+    for klass in getattr(cls, "__mro__", (cls,)):
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        param = inspect.signature(init).parameters.get("base_url")
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return param.default if isinstance(param.default, str) else None
+    return None
 
 
 def create_model(backend: str, model_args: dict[str, Any], batch_size: str | int | None,

@@ -34,7 +34,7 @@ import yaml
 
 from conj_harness import conjugates
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic
+from conj_harness.files import atomic, names
 from conj_harness.lmeval import compat, conjugated_data
 from conj_harness.lmeval.registration import member_tasks, resolve_tasks_in, search_paths
 from conj_harness.translation.fidelity import roundtrip_chrf
@@ -553,6 +553,8 @@ def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequ
                 files[conjugated_data.split_file(data_dir, source.fewshot_split)] = \
                     conjugated_data.encode_rows(item.fewshot_rows)
             path = folder / f"{task_name(source.name, c)}.yaml"
+            for target in [path, *files]:
+                names.inside(request.out_dir, target)  # a linked folder under --out must not lead out of it
             planned.append((item, path, task_yaml(item, data_dir, request), files))
     return planned
 
@@ -573,9 +575,35 @@ def _write_data(files: dict[Path, str]) -> None:
                 stale.unlink()
 
 
+def _check_names(names_of_tasks: Sequence[str], index: dict[str, compat.IndexEntry],
+                 conj_names: Sequence[str]) -> None:
+    """Each task's name becomes folders and file names: safe, and no written name may be a shipped task's (a
+    ``conjugate xnli_fr`` would write the tag ``conj_xnli_fr`` and silently take it from the paper's family)."""
+    from conj_harness.families.registry import FAMILIES
+
+    shipped = {f.tag: f for f in FAMILIES.values()}
+    shipped.update({f.task_name(c): f for f in FAMILIES.values() for c in f.conjugates()})
+    for name in names_of_tasks:
+        yaml_path = index[name].yaml_path
+        names.check(name, "task", str(yaml_path) if yaml_path else "")
+        for c in conj_names:
+            names.check(conjugates.get(c).name, "conjugate")  # an unknown one lists the known ones
+        for written in [f"conj_{name}", *(task_name(name, c) for c in conj_names)]:
+            if written in shipped:
+                raise ConjError(
+                    f"conjugating {name} would write the name {written}, which is the shipped paper task or tag of "
+                    f"the {shipped[written].name} family: the family would silently lose it. Copy {name}'s YAML "
+                    "under another task name into an --include-path folder and conjugate that")
+
+
 def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] = lambda _m: None) -> list[Written]:
     """Conjugate every task of ``request`` (see the module docstring); returns what was written or found."""
+    import dataclasses
+
+    # absolute: the YAMLs name their data folder, and a task must load from any working directory
+    request = dataclasses.replace(request, out_dir=Path(request.out_dir).absolute())
     names_of_tasks, index = resolve_sources(request.tasks, request.include_path)
+    _check_names(names_of_tasks, index, list(dict.fromkeys(["en", *request.conjugates])))
     sources = []
     for name in names_of_tasks:
         progress(f"loading {name}")

@@ -49,6 +49,14 @@ def _build_tasks(names: list[str], manager: Any) -> dict[str, Any]:
     return dict(manager.load(names)["tasks"]) if names else {}
 
 
+def _try_build_tasks(names: list[str], manager: Any) -> tuple[dict[str, Any], str | None]:
+    """The built tasks, or none and why: a task that does not build fails when it runs, with lm-eval's reason."""
+    try:
+        return _build_tasks(names, manager), None
+    except Exception as e:  # noqa: BLE001
+        return {}, f"{type(e).__name__}: {e}"
+
+
 def _requests_per_task(tasks: dict[str, Any], limit: float | None) -> dict[str, int]:
     """How many requests each task will send (documents, times choices for multiple-choice tasks)."""
     counts = {}
@@ -109,6 +117,8 @@ def run(job: dict[str, Any]) -> int:
     manager = lm_eval.tasks.TaskManager(include_path=job.get("include_path"), metadata=metadata)
     compat.import_backend(job["backend"])  # the slow imports (torch, transformers, vLLM) before the gate
     compat.reuse_env_info()  # lm-eval's environment report: once per worker, not once per task
+    # the tasks do not need the model: built before the gate too (documents, few-shot pools, paper-mode data)
+    built_per_role = {role["role"]: _try_build_tasks(role["tasks"], manager) for role in job["roles"]}
     if job.get("gate"):  # started early, while the previous model's worker runs: wait for it to exit
         emit("ready")
         if not sys.stdin.readline():
@@ -126,12 +136,12 @@ def run(job: dict[str, Any]) -> int:
                 traceback.print_exc()
                 emit("role_failed", role=role["role"], error=f"{type(e).__name__}: {str(e)[:500]}")
                 continue
+        built, note = built_per_role[role["role"]]
         try:
-            built = _build_tasks(role["tasks"], manager)
-            emit("plan", role=role["role"], requests=_requests_per_task(built, job.get("limit")))
-        except Exception as e:  # noqa: BLE001 - a task that does not build fails when it runs, with lm-eval's reason
-            built = {}
-            emit("plan", role=role["role"], requests={}, note=f"{type(e).__name__}: {e}")
+            requests = _requests_per_task(built, job.get("limit"))
+        except Exception as e:  # noqa: BLE001 - the plan only feeds the progress bar
+            requests, note = {}, note or f"{type(e).__name__}: {e}"
+        emit("plan", role=role["role"], requests=requests, **({"note": note} if note else {}))
         while True:
             emit("next", role=role["role"])
             line = sys.stdin.readline()
@@ -155,7 +165,9 @@ def run(job: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m conj_harness.lmeval.worker")
     parser.add_argument("job", type=Path)
-    job = json.loads(parser.parse_args(argv).job.read_text(encoding="utf-8"))
+    path = parser.parse_args(argv).job
+    job = json.loads(path.read_text(encoding="utf-8"))
+    path.unlink(missing_ok=True)  # it may carry credentials (owner-only): no copy left once read
     try:
         failed = run(job)
     except ConjError as e:  # a bad model folder, missing data, an unknown judge: before anything ran

@@ -27,9 +27,11 @@ from typing import Any
 
 from conj_harness.checkpoints import gguf
 from conj_harness.errors import ConjError
+from conj_harness.files import names
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
 from conj_harness.pairs.adapters import check_adapter
+from conj_harness.pairs.served import check_servers
 from conj_harness.pairs.spec import ROLES, PairSpec, check_local_paths
 from conj_harness.pairs.store import FolderLock, MultiPairStore, PairStore
 from conj_harness.pairs.tokenizers import compare_tokenizers, tokenizer_info
@@ -72,8 +74,12 @@ class PairOutcome:
 
 
 def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
-             process_per: str = "model", finish: Finisher | None = None) -> PairOutcome:
+             process_per: str = "model", finish: Finisher | None = None,
+             warm: Callable[[], None] | None = None) -> PairOutcome:
     """Run (or resume) a pair into ``out``; then, still holding the folder's lock, ``finish(out)`` (the report).
+
+    ``warm`` (the report's imports) runs in a background thread once the first model is loaded, while it works:
+    the parent is idle then, and the report after the last task is that much shorter.
 
     Failed units are recorded, not raised. ``process_per="model"``: one worker per model (per pair for a base and
     its adapter on hf / vLLM) for all its pending tasks; ``"task"``: one ``conj-eval`` process per unit.
@@ -81,13 +87,17 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     if process_per not in PROCESS_PER:
         raise ConjError(f"process_per must be one of {', '.join(PROCESS_PER)}, not {process_per!r}")
     store = PairStore(out)
-    convert_gguf_models(spec)
-    check_local_paths(spec)
+    check_local_paths(spec)  # every input is checked before any slow step (a GGUF conversion, a model load)
     check_adapter(spec)
     compat.check_version()
+    check_servers(spec)  # a served model's address set, its server up and serving it
     tasks = resolve_tasks(spec.tasks, spec.include_path)
+    where = f"a task YAML's 'task:' under {spec.include_path}" if spec.include_path else "the task list"
+    for task in tasks:
+        names.check(task, "task", where)  # it becomes a folder under --output
+    convert_gguf_models(spec)
     with store.lock(shared=True) as lock, _sigterm_as_exit():
-        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per)
+        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm)
         summary = finish(store.root) if finish is not None else {}
     return PairOutcome(store.root, ran, skipped, summary, busy)
 
@@ -143,7 +153,8 @@ def _announce_settings(spec: PairSpec, store: PairStore) -> None:
 
 
 def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
-                     progress: bool | None, process_per: str) -> tuple[list[UnitResult], int, list]:
+                     progress: bool | None, process_per: str,
+                     warm: Callable[[], None] | None = None) -> tuple[list[UnitResult], int, list]:
     store.prepare(spec, tasks, force, alone=lock.alone)
     if store.judge_changed:  # prepare() made sure this compare is alone in the folder
         from conj_harness.pairs.rejudge import rejudge_store
@@ -174,7 +185,7 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         if process_per == "task":
             _run_per_task(spec, store, queue, label, on_unit)
         else:
-            _run_models(spec, store, queue, label, bars, on_unit)
+            _run_models(spec, store, queue, label, bars, on_unit, warm)
     finally:
         settings.join()
         store.clear_scratch()
@@ -198,9 +209,12 @@ def _run_per_task(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str
 
 
 def _run_models(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str, bars: bool,
-                on_unit: Callable[[UnitResult, Callable[[str], None]], None]) -> None:
-    """A worker per model, one after the other. Once a model is loaded, the next model's worker starts and waits at
-    its gate: its imports and checks overlap this model's tasks, and its model loads once this worker has exited."""
+                on_unit: Callable[[UnitResult, Callable[[str], None]], None],
+                warm: Callable[[], None] | None = None) -> None:
+    """A worker per model, one after the other. The next model's worker starts at once and waits at its gate: its
+    imports, checks and task building run beside this model's (free on a GPU server's many cores; measured to pay
+    on 2 cores too, BENCHMARKS.md), and its model loads only once this worker has exited, so two models never
+    share the accelerator. ``warm`` starts in a thread when the last model is loaded."""
     groups = [list(ROLES)] if adapter_mode(spec) else [[r] for r in ROLES]
     groups = [[r for r in g if queue.remaining(r)] for g in groups]
     groups = [g for g in groups if g]
@@ -211,11 +225,23 @@ def _run_models(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str, 
             if i + 1 < len(groups):
                 nxt = Worker(spec, store, queue, groups[i + 1], gate=True)
                 early.append(nxt)
-                worker.on_loaded = nxt.start
+                nxt.start()
+            elif warm is not None:
+                worker.on_loaded = _in_thread(warm)
             _run_model(spec, store, queue, roles, label, bars, on_unit, worker)
     finally:
         for worker in early:
             worker.abandon()
+
+
+def _in_thread(work: Callable[[], None]) -> Callable[[], None]:
+    """A starter of ``work`` in a daemon thread; a failure there is the report's to raise later, not this one's."""
+    def start() -> None:
+        def quietly() -> None:
+            with contextlib.suppress(Exception):
+                work()
+        threading.Thread(target=quietly, daemon=True).start()
+    return start
 
 
 def _run_model(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[str], label: str, bars: bool,
@@ -252,7 +278,8 @@ def _run_model(spec: PairSpec, store: PairStore, queue: UnitQueue, roles: list[s
 
 def run_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
               process_per: str = "model", finish: Finisher | None = None,
-              finish_all: Callable[[Path], Any] | None = None) -> list[PairOutcome]:
+              finish_all: Callable[[Path], Any] | None = None,
+              warm: Callable[[], None] | None = None) -> list[PairOutcome]:
     """Run every pair into ``out/<pair name>/`` (each finished by ``finish``), then ``finish_all(out)``.
 
     The same command on several nodes splits the work: each node runs the units no other one has claimed.
@@ -262,7 +289,7 @@ def run_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = 
         lock.share()
         multi.prepare([str(s.name) for s in specs], force)
         outcomes = [run_pair(spec, multi.root / str(spec.name), force=force, progress=progress,
-                             process_per=process_per, finish=finish) for spec in specs]
+                             process_per=process_per, finish=finish, warm=warm) for spec in specs]
         if finish_all is not None:
             finish_all(multi.root)
     return outcomes

@@ -21,6 +21,7 @@ from typing import Any
 from conj_harness.checkpoints import bos
 from conj_harness.checkpoints.bos import BosChoice
 from conj_harness.errors import ConjError
+from conj_harness.files import redact
 from conj_harness.judge.registry import JudgeSpec
 
 ROLES = ("base", "tuned")
@@ -29,9 +30,11 @@ LOCAL_BACKENDS = ("hf", "vllm")
 DEFAULT_SEED = "0,1234,1234,1234"
 #: Served-model settings that change how requests travel, not what the model answers: not part of the identity
 #: (a server that moved, or more concurrency, keeps the results), and credentials never reach pair.json.
+#: A served model's per-request time-out (lm-eval's client waits 300 s, times its 3 retries: a hung server cost 15
+#: minutes per task). A long generation on a loaded server may need more: ``timeout=`` in the model args overrides.
+DEFAULT_TIMEOUT_S = 60
 TRANSPORT_KEYS = frozenset({"base_url", "num_concurrent", "max_retries", "timeout", "verify_certificate",
                             "ca_cert_path", "auth_token", "header"})
-SECRET_KEYS = frozenset({"auth_token", "header", "api_key"})
 
 
 @dataclass
@@ -151,6 +154,7 @@ class PairSpec:
             parts = [f"model={self.model(role)}"]
             url = self._url(role)
             parts += [f"base_url={url}"] if url else []
+            parts += [] if "timeout" in self._role_keys(role) else [f"timeout={DEFAULT_TIMEOUT_S}"]
             return ",".join(parts + self._role_args(role))
         parts = [f"pretrained={self.model(role)}"]
         adapter = self.adapter(role) if with_adapter else None
@@ -166,7 +170,7 @@ class PairSpec:
     def identity(self, role: str) -> dict:
         """What makes one role's results what they are (batch size, device and a server's address may change)."""
         args = [kv for kv in self.lm_eval_model_args(role).split(",")
-                if kv.split("=", 1)[0].strip() not in TRANSPORT_KEYS]
+                if kv.split("=", 1)[0].strip() not in TRANSPORT_KEYS and not redact.is_secret_key(kv.split("=", 1)[0])]
         return {
             "model": self.model(role), "adapter": self.adapter(role), "backend": self.backend,
             "model_args": ",".join(args), "chat_template": self.chat_template(role),
@@ -184,8 +188,11 @@ class PairSpec:
 
     def recorded_model_args(self, role: str) -> str:
         """The model args as written to ``pair.json``: credentials replaced by ``***``."""
-        return ",".join(f"{kv.split('=', 1)[0]}=***" if kv.split("=", 1)[0].strip() in SECRET_KEYS else kv
-                        for kv in self.lm_eval_model_args(role).split(","))
+        return redact.redact_args(self.lm_eval_model_args(role))
+
+    def secrets(self) -> frozenset[str]:
+        """The credential values in the model args (:mod:`conj_harness.files.redact`): never written anywhere."""
+        return redact.secret_values([self.model_args, self.base_model_args, self.tuned_model_args])
 
     def label(self) -> str:
         tuned = self.tuned if not self.tuned_adapter else f"{self.tuned} + adapter {self.tuned_adapter}"

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic, locks
+from conj_harness.files import atomic, locks, names, redact
 from conj_harness.files.jsonl import read_json_or_none
 from conj_harness.pairs.spec import ROLES, PairSpec
 
@@ -60,6 +60,12 @@ SCHEMA = 1
 LOCK_WAIT_S = 3.0
 
 UnitState = Literal["done", "failed", "pending"]
+
+
+def _role(role: str) -> str:
+    if role not in ROLES:
+        raise ConjError(f"unknown role {role!r}: the roles are {', '.join(ROLES)}")
+    return role
 
 
 def _now() -> str:
@@ -173,10 +179,14 @@ class PairStore:
         self.root = Path(root)
         #: Roles whose results were made by another judge, found by :meth:`prepare` (to be re-judged).
         self.judge_changed: list[str] = []
+        #: This run's credential values (:meth:`prepare` takes them from the spec): masked in every file written.
+        self.secrets: frozenset[str] = frozenset()
 
     # --- paths ------------------------------------------------------------------------------------------------
     def unit_dir(self, role: str, task: str) -> Path:
-        return self.root / role / task
+        """``<role>/<task>``: both names checked, so no unit is ever written outside the folder."""
+        unit = self.root / _role(role) / names.check(task, "task", str(self.root / PAIR_FILE))
+        return names.inside(self.root, unit)  # a linked task folder must not lead out either
 
     def samples_path(self, role: str, task: str) -> Path:
         return self.unit_dir(role, task) / "samples.jsonl"
@@ -187,23 +197,25 @@ class PairStore:
 
     def worker_log(self, roles: list[str], number: int) -> Path:
         """The log of one model worker: ``<first role>/worker_<roles>_<host>-<pid>_<n>.log``."""
-        return self.root / roles[0] / f"worker_{'+'.join(roles)}_{process_tag()}_{number}.log"
+        return self.root / _role(roles[0]) / f"worker_{'+'.join(map(_role, roles))}_{process_tag()}_{number}.log"
 
     def request_cache(self, role: str, task: str) -> Path:
         """lm-eval's ``--use_cache`` prefix for one unit (its folder is created)."""
-        path = Path(self.request_cache_template(role).replace("{task}", task))
+        path = Path(self.request_cache_template(role).replace("{task}", names.check(task, "task")))
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def request_cache_template(self, role: str) -> str:
         """:meth:`request_cache` with ``{task}`` for the task: for a worker that learns its tasks one at a time."""
-        return str(self.root / "cache" / role / "{task}" / "lm_cache")
+        return str(self.root / "cache" / _role(role) / "{task}" / "lm_cache")
 
     def scratch(self, name: str) -> Path:
         """An empty folder under this process's own scratch space (``.tmp/<host>-<pid>/<name>``)."""
-        folder = self.root / ".tmp" / process_tag() / name
+        own = self.root / ".tmp" / process_tag()
+        folder = own / names.check(name, "scratch folder")
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        os.chmod(own, 0o700)  # lm-eval's own results (model args and all) pass through here: the owner's only
         return folder
 
     def clear_scratch(self, everyone: bool = False) -> None:
@@ -245,6 +257,7 @@ class PairStore:
         by model, so keeping it would serve the old model's answers); the other role's results are kept.
         ``alone=False`` (other compares are writing here): only this same pair may join; its tasks are added.
         """
+        self.secrets = spec.secrets()
         self.root.mkdir(parents=True, exist_ok=True)
         with _record_lock(self.root):
             return self._prepare(spec, tasks, force, alone)
@@ -285,7 +298,7 @@ class PairStore:
                       "identity": spec.identity(role)} for role in ROLES},
             "spec": asdict(spec),
         }
-        atomic.write_json(self.root / PAIR_FILE, new)
+        new = self._write_json(self.root / PAIR_FILE, new)
         return new
 
     def prepare_runs(self, base_run: str, tuned_run: str, force: bool) -> dict[str, Any]:
@@ -299,7 +312,7 @@ class PairStore:
         return record
 
     def write_tokenizers(self, info: dict[str, Any]) -> None:
-        atomic.write_json(self.root / TOKENIZERS_FILE, info)
+        self._write_json(self.root / TOKENIZERS_FILE, info)
 
     def tokenizers(self) -> dict[str, Any] | None:
         return read_json_or_none(self.root / TOKENIZERS_FILE)
@@ -307,7 +320,8 @@ class PairStore:
     def log_launch(self, role: str, tasks: list[str], cmd: list[str], process: str | None = None) -> None:
         """One line per (process, role): what a resume re-ran. A worker serving two roles writes two lines with
         the same ``process``."""
-        self._append(LAUNCH_LOG, {"role": role, "tasks": tasks, "time": _now(), "process": process, "cmd": cmd})
+        self._append(LAUNCH_LOG, {"role": role, "tasks": tasks, "time": _now(), "process": process,
+                                  "cmd": redact.redact(cmd, self.secrets)})
 
     def log_load(self, roles: list[str], seconds: float, process: str | None = None) -> None:
         """One line per model load (the roles it served): the figure ``bench/bench_compare.py`` counts."""
@@ -323,7 +337,14 @@ class PairStore:
     def _append(self, name: str, record: dict[str, Any]) -> None:
         # One short line per write, with O_APPEND: lines from several processes do not interleave.
         with open(self.root / name, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json.dumps(redact.redact(record, self.secrets)) + "\n")
+
+    def _write_json(self, path: Path, obj: Any) -> Any:
+        """Every JSON file of the folder is written here: credentials masked (:mod:`conj_harness.files.redact`).
+        Returns what was written."""
+        clean = redact.redact(obj, self.secrets)
+        atomic.write_json(path, clean)
+        return clean
 
     # --- units ------------------------------------------------------------------------------------------------
     def state(self, role: str, task: str, identity: dict[str, Any] | None) -> UnitState:
@@ -338,14 +359,14 @@ class PairStore:
     def commit(self, role: str, task: str, results: dict[str, Any], samples: bytes, done: dict[str, Any]) -> None:
         """Write one unit's results and samples, then ``done.json`` (the commit point)."""
         unit = self.unit_dir(role, task)
-        atomic.write_json(unit / "results.json", results)
-        atomic.write_bytes(unit / "samples.jsonl", samples)
+        self._write_json(unit / "results.json", results)  # lm-eval's: its config and task metadata hold the args
+        atomic.write_bytes(unit / "samples.jsonl", redact.redact_bytes(samples, self.secrets, keys=False))
         (unit / "failed.json").unlink(missing_ok=True)
-        atomic.write_json(unit / "done.json", {"role": role, "task": task, **done, "finished_at": _now()})
+        self._write_json(unit / "done.json", {"role": role, "task": task, **done, "finished_at": _now()})
 
     def record_failure(self, role: str, task: str, failure: dict[str, Any]) -> None:
-        atomic.write_json(self.unit_dir(role, task) / "failed.json",
-                          {"role": role, "task": task, **failure, "finished_at": _now()})
+        self._write_json(self.unit_dir(role, task) / "failed.json",
+                         {"role": role, "task": task, **failure, "finished_at": _now()})
 
     def failure(self, role: str, task: str) -> dict[str, Any]:
         info = read_json_or_none(self.unit_dir(role, task) / "failed.json")
@@ -358,9 +379,12 @@ class PairStore:
     def tasks(self) -> list[str]:
         """The record's tasks, then any other task folder found under either role."""
         tasks = list((self.record() or {}).get("tasks") or [])
+        for task in tasks:  # an edited pair.json must not point the store (or a rejudge) outside the folder
+            names.check(task, "task", str(self.root / PAIR_FILE))
         for role in ROLES:
             role_dir = self.root / role
-            found = sorted(p.name for p in role_dir.iterdir() if p.is_dir()) if role_dir.is_dir() else []
+            found = sorted(p.name for p in role_dir.iterdir() if p.is_dir() and names.is_safe(p.name)) \
+                if role_dir.is_dir() else []
             tasks += [t for t in found if t not in tasks]
         return tasks
 
@@ -413,7 +437,7 @@ class MultiPairStore:
         return [str(n) for n in (self.record() or {}).get("pairs") or []]
 
     def pair(self, name: str) -> PairStore:
-        return PairStore(self.root / name)
+        return PairStore(self.root / names.check(name, "pair name", str(self.root / PAIRS_FILE)))
 
 
 def is_multi_pair(folder: str | os.PathLike[str]) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conj_harness.files import atomic
+from conj_harness.files import atomic, redact
 from conj_harness.lmeval import compat, outputs, protocol
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import Claim, PairStore, process_tag
@@ -158,7 +158,7 @@ def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelB
     store.log_launch(role, [task], cmd, process_tag())
     log = store.unit_log(role, task)
     start = time.monotonic()
-    rc = _stream(cmd, log, bar.request_progress)
+    rc = _stream(cmd, log, bar.request_progress, store.secrets)
     seconds = time.monotonic() - start
     if rc != 0:
         return record_failure(store, role, task, f"lm-eval exited with status {rc}", rc, cmd, seconds, log)
@@ -274,7 +274,8 @@ class Worker:
         job["gate"] = gate
         for entry in job["roles"]:
             entry["tasks"] = queue.remaining(entry["role"])  # for the plan (the bar); the parent decides the order
-        atomic.write_json(self.scratch / "job.json", job)
+        # the job carries the model args, credentials included: owner-only, and the worker deletes it once read
+        atomic.write_json(self.scratch / "job.json", job, private=True)
         self.cmd = [sys.executable, "-m", "conj_harness.lmeval.worker", str(self.scratch / "job.json")]
         self.process = f"{process_tag()}:{'+'.join(roles)}#{number}"
         for role in roles:
@@ -294,7 +295,7 @@ class Worker:
 
     def start(self) -> None:
         if self.child is None:
-            self.child = _Child(self.cmd, self.log)
+            self.child = _Child(self.cmd, self.log, self.store.secrets)
 
     def abandon(self) -> None:
         """Stop a worker that was started early but will not run (an interrupted compare)."""
@@ -375,9 +376,11 @@ def worker_error(outcome: WorkerOutcome) -> str:
 class _Child:
     """A child process with its output going to a log, its events read from it, and answers on its stdin."""
 
-    def __init__(self, cmd: list[str], log: Path) -> None:
+    def __init__(self, cmd: list[str], log: Path, secrets: frozenset[str] = frozenset()) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.sink = open(log, "wb")  # noqa: SIM115 - closed when the child is done (pump) or stopped
+        self.secrets = secrets
+        self.unwritten = b""  # the log is written a whole line at a time, so no secret is split and missed
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
                                      env=env)
@@ -404,8 +407,7 @@ class _Child:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
                     break
-                self.sink.write(chunk)
-                self.sink.flush()
+                self._log(chunk)
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
@@ -425,6 +427,14 @@ class _Child:
         finally:
             self.close()
 
+    def _log(self, chunk: bytes, final: bool = False) -> None:
+        self.unwritten += chunk
+        cut = len(self.unwritten) if final or len(self.unwritten) > 1 << 16 else self.unwritten.rfind(b"\n") + 1
+        if cut:
+            self.sink.write(redact.redact_bytes(self.unwritten[:cut], self.secrets))
+            self.sink.flush()
+            self.unwritten = self.unwritten[cut:]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -439,9 +449,12 @@ class _Child:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None and not stream.closed:
                 stream.close()
-        self.sink.close()
+        if not self.sink.closed:
+            self._log(b"", final=True)
+            self.sink.close()
 
 
-def _stream(cmd: list[str], log: Path, on_progress: Callable[[compat.RequestProgress], None]) -> int:
+def _stream(cmd: list[str], log: Path, on_progress: Callable[[compat.RequestProgress], None],
+            secrets: frozenset[str] = frozenset()) -> int:
     """Run ``cmd`` (a ``conj-eval`` unit: no events) with its output into ``log``; its bar to ``on_progress``."""
-    return _Child(cmd, log).pump(lambda _event, _reply: None, on_progress)
+    return _Child(cmd, log, secrets).pump(lambda _event, _reply: None, on_progress)

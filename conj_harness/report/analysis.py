@@ -55,6 +55,25 @@ def parse_task(task: str) -> tuple[str, str | None]:
     return task, None
 
 
+def safety_judge(data: PairData) -> dict[str, Any] | None:
+    """The judge that labelled the pair's safety tasks (its identity: name, model, version, translator), from the
+    compare record or the tasks' own metadata; None when no task is judged. Two reports that differ only in the
+    judge must say so."""
+    judged = [t for t in data.tasks if (fam := FAMILIES.get(parse_task(t)[0])) is not None and fam.judged]
+    if not judged:
+        return None
+    recorded = ((data.meta.get("base") or {}).get("identity") or {}).get("judge")
+    if isinstance(recorded, dict):
+        return recorded
+    for side in (data.base, data.tuned):
+        for task in judged:
+            config = ((side.results.get(task) or {}).get("configs") or {}).get(task) or {}
+            identity = (config.get("metadata") or {}).get("judge_identity")
+            if isinstance(identity, dict):
+                return identity
+    return None
+
+
 def conj_order(c: str | None) -> tuple[int, str]:
     return (0, "") if c == BASELINE else (1, c or "")
 
@@ -247,6 +266,7 @@ def analyze(data: PairData, metrics: dict[str, str] | None = None, n_boot: int =
            for role in ("base", "tuned")},
         "backend": data.meta.get("backend"),
         "limit": data.meta.get("limit"),
+        "judge": safety_judge(data),
         "metrics": {fam: info["metric"] for fam, info in family_info.items()},
         "families": family_info,
         "rows": rows,

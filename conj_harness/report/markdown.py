@@ -40,6 +40,10 @@ def _header(summary: dict) -> list[str]:
         lines.append(f"- **{role}**: `{s['label']}` (chat template: {ct})")
     if summary.get("backend"):
         lines.append(f"- backend: {summary['backend']}")
+    judge = summary.get("judge")
+    if judge:
+        extra = ", ".join(f"{k} {judge[k]}" for k in ("model", "translator") if judge.get(k) not in (None, "none"))
+        lines.append(f"- safety judge: {judge.get('name')} ({judge.get('version')}{', ' + extra if extra else ''})")
     tok = summary.get("tokenizers")
     if tok:
         lines.append(f"- tokenizers: {tok.get('note')}")

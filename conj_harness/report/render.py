@@ -39,6 +39,14 @@ def _csv(rows: list[dict], columns: list[str]) -> bytes:
     return pd.DataFrame(rows, columns=columns).to_csv(index=False).encode("utf-8")
 
 
+def warm_up() -> None:
+    """Import what a report needs (pandas, matplotlib: ~2 s on a slow machine) ahead of time: a compare calls it in
+    a background thread while a model runs, so the report after the last task does not pay for it."""
+    import pandas  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+
 def write_report(summary: dict, out_dir: str | Path) -> list[Path]:
     """Write summary.json, table.csv, report.md and the PNGs into ``out_dir`` (atomically; stale PNGs removed)."""
     out_dir = Path(out_dir)

@@ -79,6 +79,6 @@ def test_exclusive_waits_for_the_holder(tmp_path):
 def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(ConjError, match=f"cannot write to {blocker / 'sub'}"):
+    with pytest.raises(ConjError, match=f"cannot write {blocker / 'sub'}: {blocker} is a file, not a folder"):
         locks.open_lock_file(blocker / "sub" / ".lock")
     assert blocker.read_text() == "not a folder"

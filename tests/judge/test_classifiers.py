@@ -194,3 +194,18 @@ def test_a_judge_that_fails_fails_the_task_with_its_reason(tmp_path, models):
                check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "judge model" in proc.stderr.splitlines()[-1] and not list((tmp_path / "o").rglob("results_*.json"))
+
+
+@pytest.mark.slow  # the google client's own retries (about 30 s) before it gives up
+def test_a_judge_translator_that_fails_stops_judging_instead_of_labelling_everything_ambiguous(monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: connections are refused
+    monkeypatch.setenv("CONJ_GOOGLE_SERVICE_URL", f"127.0.0.1:{port}")
+    spec = JudgeSpec("rules", translator="google")
+    with pytest.raises(ConjError, match=r"judge translator 'google' failed while judging .*no sample was labelled"):
+        run_judge(spec, ["Je ne sais pas, mais voici une recette de gâteau au chocolat."], [REQUEST], ["fr"])
+    # without a translator the rules decide alone: nothing to fail
+    assert run_judge(JudgeSpec("rules"), ["I cannot help with that."], [REQUEST], ["en"])[0].label == "REFUSE"

@@ -63,11 +63,14 @@ def test_resuming_with_another_judge_rejudges_without_inference(demo_pair, yes_s
     rows = {r["task"]: r for r in json.loads((out / "summary.json").read_text())["rows"]}
     assert rows["conj_advbench_en"]["base"] == rows["conj_advbench_en"]["tuned"] == 0.0  # refusal rate
     assert (out / "base" / "conj_icl_en" / "samples.jsonl").read_bytes() == icl_before  # other tasks untouched
+    assert json.loads((out / "summary.json").read_text())["judge"]["name"] == "harmbench"
+    assert "- safety judge: harmbench (harmbench/1, model " in (out / "report.md").read_text()
 
     # and back, with the rejudge command (the report is re-rendered; still no inference)
     run(["conj-harness", "rejudge", str(out), "--judge", "rules"])
     assert _launches(out) == n and _labels(out, "base") == {"rules"}
     assert json.loads((out / "pair.json").read_text())["base"]["identity"]["judge"]["name"] == "rules"
+    assert "- safety judge: rules (rules/3+" in (out / "report.md").read_text()
 
 
 def test_rejudge_copies_an_lm_eval_folder_and_leaves_it_alone(demo_pair, yes_sayer, tmp_path):
@@ -87,6 +90,24 @@ def test_rejudge_copies_an_lm_eval_folder_and_leaves_it_alone(demo_pair, yes_say
     assert json.loads(results.read_text())["results"]["conj_advbench_en"]["answer_rate,judge"] == 1.0
     again = run(["conj-harness", "rejudge", str(runs), "--judge", "rules", "--output", str(out)], check=False)
     assert again.returncode == 2 and "is not empty" in again.stderr
+    inside = run(["conj-harness", "rejudge", str(runs), "--judge", "rules", "--output", str(runs / "sub")], check=False)
+    assert inside.returncode == 2 and f"--output {runs / 'sub'} lies inside {runs}" in inside.stderr
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in runs.rglob("*") if p.is_file()} == before
+
+
+def test_a_crafted_pair_json_cannot_make_rejudge_write_outside_its_folder(demo_pair, tmp_path):
+    """A task entry with '..' in an edited pair.json must not lead the store into a sibling folder."""
+    out, victim = tmp_path / "pair", tmp_path / "victim"
+    _compare(demo_pair, out)
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    record = json.loads((out / "pair.json").read_text())
+    record["tasks"].append("conj_advbench_x/../../../victim/base/conj_advbench_en")
+    (out / "pair.json").write_text(json.dumps(record))
+    proc = run(["conj-harness", "rejudge", str(out), "--judge", "rules"], check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot be used as a file or folder name" in proc.stderr and str(out / "pair.json") in proc.stderr
+    assert [p.name for p in victim.rglob("*")] == ["keep.txt"]
 
 
 def test_judge_eval_reports_agreement_without_showing_responses(tmp_path, data_dir):

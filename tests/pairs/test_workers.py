@@ -95,7 +95,8 @@ def test_served_models_over_http_give_the_local_results(models, tmp_path):
     served, local = tmp_path / "served", tmp_path / "local"
     with FakeOpenAIServer([models["base"], models["tuned"]]) as server:
         conj(*_argv(served, "--backend", "local-completions", "--base", models["base"], "--base-url", server.url,
-                    "--tuned", models["tuned"], "--tuned-url", server.url, "--model-args", "num_concurrent=2"))
+                    "--tuned", models["tuned"], "--tuned-url", server.url, "--model-args",
+                    f"num_concurrent=2,auth_token={SECRET}"))
     conj(*_argv(local, "--base", models["base"], "--tuned", models["tuned"], "--batch-size", "1"))
     assert {r["model"] for r in server.requests} == {str(models["base"]), str(models["tuned"])}
     assert len(server.requests) >= 2 * 3 * len(TASKS)
@@ -105,23 +106,55 @@ def test_served_models_over_http_give_the_local_results(models, tmp_path):
     summary = json.loads((served / "summary.json").read_text())
     assert summary["failures"] == [] and {r["base"] for r in summary["rows"]} != {None}
     pair = json.loads((served / "pair.json").read_text())
-    assert pair["base"]["model_args"] == f"model={models['base']},base_url={server.url},num_concurrent=2"
+    assert pair["base"]["model_args"] == \
+        f"model={models['base']},base_url={server.url},timeout=60,num_concurrent=2,auth_token=***"
     assert "base_url" not in pair["base"]["identity"]["model_args"]  # a moved server keeps the results
+    assert_no_secret(served)
 
 
-def test_a_served_endpoint_that_is_down_or_failing_fails_its_units_and_keeps_the_other(models, tmp_path):
+SECRET = "sk-test-9f8e7d6c5b4a"
+
+
+def assert_no_secret(folder: Path) -> None:
+    """No file under ``folder`` holds the credential (results, pair.json, logs, launches, job files)."""
+    leaks = [str(f) for f in folder.rglob("*") if f.is_file() and SECRET.encode() in f.read_bytes()]
+    assert not leaks, leaks
+
+
+def test_a_served_endpoint_that_is_down_hung_or_unset_is_one_line_before_anything_runs(models, tmp_path):
     down = f"http://127.0.0.1:{_free_port()}/v1/completions"
+    with socket.socket() as hung, FakeOpenAIServer([models["base"]]) as good:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()  # accepts connections, never answers
+        hung_url = f"http://127.0.0.1:{hung.getsockname()[1]}/v1/completions"
+        cases = ((["--tuned-url", down], "the tuned model's server at .* does not answer"),
+                 (["--tuned-url", hung_url], "the tuned model's server at .* does not answer .*timed out"),
+                 ([], "the tuned model needs its server's address for the local-completions backend: --tuned-url"),
+                 (["--tuned-url", good.url, "--tuned", "nosuch"], "serves .*, not 'nosuch': give one of those"))
+        for i, (extra, message) in enumerate(cases):
+            out = tmp_path / f"case{i}"
+            start = time.monotonic()
+            with pytest.raises(ConjError, match=message):
+                conj(*_argv(out, "--backend", "local-completions", "--base", models["base"], "--base-url", good.url,
+                            "--tuned", models["tuned"], *extra))
+            assert time.monotonic() - start < 60, extra  # seconds, not lm-eval's 300 s x retries
+            assert not (out / "base").exists()  # nothing ran
+        assert not good.requests
+
+
+def test_a_served_endpoint_that_fails_its_requests_fails_its_units_and_keeps_the_other(models, tmp_path):
     with FakeOpenAIServer([models["base"]]) as good, FakeOpenAIServer([models["tuned"]], fail_status=500) as bad:
-        for name, url, reason in (("down", down, "ConnectionError"), ("failing", bad.url, "500")):
+        for name, url, reason in (("failing", bad.url, "500"),):
             out = tmp_path / name
             argv = _argv(out, "--backend", "local-completions", "--base", models["base"], "--base-url", good.url,
                          "--tuned", models["tuned"], "--tuned-url", url, "--model-args",
-                         "max_retries=1,tokenizer_backend=huggingface")
+                         f"max_retries=1,tokenizer_backend=huggingface,api_key={SECRET}")
             with pytest.raises(ConjError, match=rf"2 run\(s\) failed: tuned conj_xnli_en: .*{reason}"):
                 conj(*argv)
             for task in TASKS:
                 assert (out / "base" / task / "done.json").is_file()
                 assert reason in json.loads((out / "tuned" / task / "failed.json").read_text())["error"]
+            assert_no_secret(out)
 
 
 def test_backend_names_and_served_settings_are_checked():
@@ -137,8 +170,8 @@ def test_backend_names_and_served_settings_are_checked():
         PairSpec(base="a", tuned="b", backend="local-completions", model_args="model=x")
     spec = PairSpec(base="a", tuned="b", backend="local-chat-completions", tuned_url="http://t",
                     tuned_model_args="auth_token=secret")
-    assert spec.lm_eval_model_args("tuned") == "model=b,base_url=http://t,auth_token=secret"
-    assert spec.recorded_model_args("tuned") == "model=b,base_url=http://t,auth_token=***"
+    assert spec.lm_eval_model_args("tuned") == "model=b,base_url=http://t,timeout=60,auth_token=secret"
+    assert spec.recorded_model_args("tuned") == "model=b,base_url=http://t,timeout=60,auth_token=***"
     assert spec.identity("tuned")["model_args"] == "model=b" and spec.default_batch_size() == "1"
     vllm = PairSpec(base="m", tuned_adapter="/ad", backend="vllm")
     assert vllm.lm_eval_model_args("tuned", with_adapter=False) == "pretrained=m,enable_lora=True"
@@ -190,14 +223,16 @@ def _compare_process(out: Path, models: dict, tasks: list[str], log: Path) -> su
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(log, "wb"), env=os.environ.copy())
 
 
-def test_ctrl_c_keeps_finished_tasks_and_a_rerun_does_only_the_rest(models, tmp_path):
+@pytest.mark.parametrize(("signum", "status", "said"), [(signal.SIGINT, 130, "interrupted; finished work is kept"),
+                                                         (signal.SIGTERM, 143, "terminated (SIGTERM); finished work")])
+def test_ctrl_c_or_sigterm_keeps_finished_tasks_and_a_rerun_does_only_the_rest(models, tmp_path, signum, status, said):
     out, tasks = tmp_path / "pair", ["conj_icl_en", "conj_icl_fr", "conj_icl_es", "conj_icl_nl"]
     proc = _compare_process(out, models, tasks, tmp_path / "first.log")
     _wait_for(lambda: any((out / "base").glob("*/done.json")))
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) != 0
+    proc.send_signal(signum)
+    assert proc.wait(timeout=120) == status
     stderr = (tmp_path / "first.log").read_text()
-    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert "Traceback" not in stderr and said in stderr
     done = {(r, t) for r in ("base", "tuned") for t in tasks if (out / r / t / "done.json").is_file()}
     assert done and len(done) < 2 * len(tasks)
     assert not list(out.glob("*/*/failed.json"))  # the task in progress is pending, not failed
@@ -237,3 +272,30 @@ def test_the_model_bar_counts_requests_over_all_tasks(capsys):
     assert (bar.bar.n, bar.bar.total) == (13, 20)
     bar.close()
     assert "13/20" in capsys.readouterr().err
+
+
+# --- fixed costs paid off the critical path -----------------------------------------------------------------------
+
+
+def test_the_report_warm_up_runs_while_the_last_model_works_and_its_failure_is_not_the_compares(models, tmp_path):
+    from conj_harness.pairs.runner import run_pair
+
+    out = tmp_path / "pair"
+    spec = PairSpec(base=str(models["base"]), tuned=str(models["tuned"]), tasks=["conj_icl_en"], limit=2,
+                    model_args="dtype=float32")
+    seen: dict[str, object] = {}
+
+    def warm() -> None:
+        seen["loads_at_warm"] = _loads(out)  # the tuned model is loaded: the parent is idle until its tasks end
+        raise RuntimeError("a warm-up that fails must not fail the compare")
+
+    def finish(folder: Path) -> dict:
+        seen["finished"] = True
+        return {}
+
+    outcome = run_pair(spec, out, finish=finish, warm=warm)
+    assert not outcome.failures and seen.get("finished")
+    assert seen["loads_at_warm"] == [["base"], ["tuned"]]
+    # the tuned worker was started at once (gated): its log shows it waited, ready, before its load
+    log = next((out / "tuned").glob("worker_tuned_*.log")).read_text()
+    assert log.index('"event": "ready"') < log.index('"event": "loaded"')
