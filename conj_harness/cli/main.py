@@ -1,20 +1,4 @@
-"""``conj-harness``: the project's utility commands (``conj-eval`` runs evaluations).
-
-Subcommands:
-  demo             the main job on the embedded tiny model pair: the paper's effect, offline, on a CPU
-  tasks-dir        print the folder to pass to ``lm_eval --include_path``
-  tasks            list the conj_* tasks and tags
-  conjugates       list the conjugates (identity, ciphers; languages are any ISO 639-1 code)
-  translate        translate stdin lines (a cipher, or a language through a backend), one output line per line
-  add-language     add a language conjugate to the task families (translated once, cached, offline after)
-  conjugate        put any lm-eval task through conjugates: conj_<task>_<c> tasks, with round-trip chrF
-  cache            stats | export FILE | import FILE of the persistent translation cache
-  download-data    write the offline data mirror that CONJ_DATA_DIR reads
-  compare          base vs fine-tuned on conj tasks: drop, recovery, paired significance, report
-  report           re-render a compare report, or compare two existing lm-eval output folders
-  real-model       the folder of a real model that installs offline (gemma-3-270m, smollm2-135m-instruct)
-  judge            label JSONL responses REFUSE / ANSWER / AMBIGUOUS (the safety families' judge)
-"""
+"""``conj-harness``: the project's utility commands; :func:`build_parser` lists them (``conj-harness --help``)."""
 
 from __future__ import annotations
 
@@ -164,6 +148,8 @@ def _conjugate(args) -> None:
         shown = "" if chrf is None else f"  round-trip chrF {chrf:.1f}"
         exact = w.fidelity.get("answer_roundtrip_exact")
         shown += "" if exact is None else f"  references intact after the inverse {exact:.0%}"
+        read = w.fidelity.get("answer_filter_agreement") or {}
+        shown += "" if not read else "  answers read back by " + ", ".join(f"{f} {v:.0%}" for f, v in read.items())
         shown += "" if rate is None else f"  language check {rate:.0%}"
         print(f"{w.path}{'' if w.changed else '  (unchanged)'}{shown}")
     tags = sorted({f"conj_{w.task}" for w in written})
@@ -206,7 +192,10 @@ def _demo(args) -> None:
     outcome = run_demo(args.output, limit=args.limit, force=args.force, progress=False if args.no_progress else None)
     _print_summary(outcome.summary, Path(args.output))
     if outcome.failures:
-        raise ConjError(f"{len(outcome.failures)} demo run(s) failed; see the eval.log files under {args.output}")
+        first = outcome.failures[0]
+        raise ConjError(f"{len(outcome.failures)} demo run(s) failed (first: {first.role} {first.task}: "
+                        f"{first.message[:200]}); its log: {Path(args.output) / first.log}; every failure's reason "
+                        f"and log: failed.json under {args.output}/<role>/<task>")
 
 
 def _real_model(args) -> None:
@@ -239,8 +228,9 @@ def _add_conjugate_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="conj-harness", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="conj-harness", description="the project's utility commands (conj-eval runs "
+                                "evaluations: `conj-eval --model hf --tasks conj_icl ...`); `conj-harness COMMAND "
+                                "--help` for each")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("tasks-dir", help="print the task folder for lm_eval --include_path").set_defaults(func=_tasks_dir)
     ts = sub.add_parser("tasks", help="list conj_* tasks and tags, with the round-trip chrF of translated ones")

@@ -55,7 +55,7 @@ XNLI_LANGS = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", 
 XNLI_ROWS = 2490
 
 HUB_HINT = (
-    f"Set {ENV_DATA_DIR}=<dir> to a local copy laid out as described in the README ('Offline data'), "
+    f"Set {ENV_DATA_DIR}=<dir> to a local copy laid out as described in the README ('Data and offline mode'), "
     "or write one with `conj-harness download-data <dir>` on a machine with network access."
 )
 

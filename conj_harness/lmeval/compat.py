@@ -376,6 +376,38 @@ def render_doc(task: Any, doc: dict[str, Any], fewshot: bool) -> RenderedDoc:
                        task.resolve_field(doc, config.description) or None, gen_prefix or None)
 
 
+def filter_answers(task: Any, docs: list[dict[str, Any]], answers: list[str]) -> dict[str, list[Any]]:
+    """What each of ``task``'s filter pipelines makes of ``answers`` (one generation per document): per pipeline
+    name, the filtered response per document (``ConfigurableTask._filters``, as ``evaluate`` applies them)."""
+    from types import SimpleNamespace
+
+    out: dict[str, list[Any]] = {}
+    for ensemble in getattr(task, "_filters", None) or []:
+        instances = [SimpleNamespace(resps=[a], doc=d, filtered_resps={}) for d, a in zip(docs, answers)]
+        ensemble.apply(instances)
+        out[ensemble.name] = [inst.filtered_resps[ensemble.name] for inst in instances]
+    return out
+
+
+def score_answers(task: Any, docs: list[dict[str, Any]], answers: list[str]) -> dict[str, dict[str, float]]:
+    """What ``task`` scores when its ``docs`` are answered by ``answers`` (one generation per document): per filter
+    pipeline (``strict-match``, ``flexible-extract``, ...), the mean of each numeric metric - the task's own filters
+    and ``process_results``, as ``evaluate`` runs them (``ConfigurableTask._filters``)."""
+    from types import SimpleNamespace
+
+    out: dict[str, dict[str, float]] = {}
+    for ensemble in getattr(task, "_filters", None) or []:
+        instances = [SimpleNamespace(resps=[a], doc=d, filtered_resps={}) for d, a in zip(docs, answers)]
+        ensemble.apply(instances)
+        values: dict[str, list[float]] = {}
+        for inst in instances:
+            for metric, value in task.process_results(inst.doc, [inst.filtered_resps[ensemble.name]]).items():
+                if isinstance(value, (int, float)):
+                    values.setdefault(metric, []).append(float(value))
+        out[ensemble.name] = {m: sum(v) / len(v) for m, v in values.items() if v}
+    return out
+
+
 @dataclass(frozen=True)
 class FewshotSource:
     """Where a built task draws its few-shot examples from: a split (``split``; ``named`` is the task's own

@@ -24,6 +24,7 @@ without ``force``.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,13 @@ from conj_harness import conjugates
 from conj_harness.errors import ConjError
 from conj_harness.files import atomic, names
 from conj_harness.lmeval import compat, conjugated_data
-from conj_harness.lmeval.registration import member_tasks, resolve_tasks_in, search_paths
+from conj_harness.lmeval.registration import (
+    member_tasks,
+    resolve_tasks_in,
+    search_paths,
+    split_paths,
+    with_unreadable_yamls,
+)
 from conj_harness.translation.fidelity import roundtrip_chrf
 from conj_harness.translation.layer import TranslationLayer
 from conj_harness.translation.transform import ConjugateTransform
@@ -136,8 +143,9 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
     for name in names:
         if name not in index:
             close = difflib.get_close_matches(name, list(index), n=5, cutoff=0.6)
-            raise ConjError(f"unknown task {name!r}: " + (f"close names: {', '.join(close)}" if close else
-                                                         "no close name (see `lm_eval ls tasks`)"))
+            error = ConjError(f"unknown task {name!r}: " + (f"close names: {', '.join(close)}" if close else
+                                                           "no close name (see `lm_eval ls tasks`)"))
+            raise with_unreadable_yamls(error, name, split_paths(include_path))
     for name in names:
         entry = index[name]
         if entry.kind in ("group", "tag") and not member_tasks(index, name):
@@ -147,6 +155,11 @@ def resolve_sources(names: Sequence[str], include_path: str | None) -> tuple[lis
     bad = [t for t in tasks if index[t].yaml_path is None or "class" in index[t].config]
     if bad:
         raise ConjError(f"{bad[0]} is defined in Python, not in a task YAML: only YAML tasks can be conjugated")
+    code = [t for t in tasks if index[t].config.get("unsafe_code")]
+    if code:
+        raise ConjError(f"{code[0]} scores the model's program by running it: a conjugated program is not a program "
+                        "(the ciphers rewrite keywords and names, and their inverse cannot restore case: ValueError "
+                        "-> valueerror), so its metric would measure the conjugate. Conjugate natural-language tasks")
     already = [t for t in tasks if t.startswith("conj_")]
     if already:
         raise ConjError(f"{already[0]} is a conj task already: conjugate the original task instead")
@@ -175,6 +188,7 @@ def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) 
         for split, path in data_files.items():
             if not Path(path).is_file():
                 raise ConjError(f"--data-files {split}={path}: no such file")
+            _check_data_file(split, Path(path))
         overrides = data_files_overrides(entry.config, {s: str(Path(p).resolve()) for s, p in data_files.items()},
                                          kinds.pop())
         named = {str(entry.config[k]) for k in ("test_split", "validation_split") if entry.config.get(k)}
@@ -184,7 +198,20 @@ def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) 
     assert entry.yaml_path is not None
     try:
         return compat.build_task_from_yaml(entry.yaml_path, overrides)
+    except ImportError as e:  # the task's own Python helpers (ifeval: immutabledict), not its data
+        missing = getattr(e, "name", None) or str(e)
+        raise ConjError(f"cannot build {name}: its Python code needs the module {missing!r}, which is not installed "
+                        f"here ({type(e).__name__}: {str(e)[:150]}): pip install it (the task's README names its "
+                        "extras), then run again") from None
     except Exception as e:  # noqa: BLE001 - datasets/hub errors come in many types; the message says what to do
+        if type(e).__module__.startswith("jinja2"):
+            raise ConjError(f"cannot build {name}: its prompt template fails ({type(e).__name__}: {str(e)[:200]}): "
+                            f"check doc_to_text / doc_to_target / doc_to_choice in {entry.yaml_path} (or the file "
+                            "it includes) against the documents' fields") from None
+        if data_files:
+            reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            raise ConjError(f"cannot build {name} from --data-files ({type(e).__name__}: {reason}): the files were "
+                            "read; check that their fields are the ones the task's YAML reads") from None
         cfg = entry.config
         dataset = cfg.get("dataset_path") or "?"
         if cfg.get("dataset_name"):
@@ -192,9 +219,40 @@ def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) 
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise ConjError(
             f"cannot load the documents of {name}: dataset {dataset} ({reason}). Mirror it on a machine with "
-            f"network access (`huggingface-cli download --repo-type dataset {cfg.get('dataset_path')}`, then copy "
+            f"network access (`hf download --repo-type dataset {cfg.get('dataset_path')}`, then copy "
             "the Hugging Face cache and set HF_DATASETS_OFFLINE=1), or give local files: --data-files "
             "test=PATH[,train=PATH]") from None
+
+
+def _check_data_file(split: str, path: Path) -> None:
+    """A JSON Lines file read strictly before lm-eval's loader sees it: a bad byte, a bad line or an empty file is
+    one line naming the file and line (the loader's own errors name neither)."""
+    from conj_harness.files.jsonl import read_objects
+
+    if path.suffix not in (".jsonl", ".json"):
+        return
+    if path.suffix == ".json":
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            return  # a JSON document (the loader also takes a list or a {"data": [...]} object)
+        except (UnicodeDecodeError, ValueError):
+            pass  # maybe JSON Lines under a .json name: read it as such for the precise line
+    rows = 0
+    for _n, _row in read_objects(path, hint=f"--data-files {split}={path}"):
+        rows += 1
+    if not rows:
+        raise ConjError(f"--data-files {split}={path}: the file holds no rows")
+
+
+def _check_fields(name: str, split: str, rendered: list[Rendered]) -> None:
+    """A row missing a field the prompt reads becomes the text "None" (datasets fills absent keys with None):
+    conjugated, that is "N0n3" in a prompt. Refuse, naming the row and the field."""
+    for i, r in enumerate(rendered):
+        empty = [k for k, v in r.doc.items() if v is None]
+        parts = [r.text, r.target, *(r.choices or [])]
+        if empty and any(isinstance(x, str) and "None" in x for x in parts):
+            raise ConjError(f"{name}: {split} row {i + 1} has no value for {', '.join(empty[:5])} (None), and its "
+                            "prompt reads 'None': complete the rows (or drop them) and run again")
 
 
 # --- rendering the original task --------------------------------------------------------------------------------
@@ -251,6 +309,10 @@ class Source:
     notes: list[str] = field(default_factory=list)
     #: the task's generation settings as lm-eval built them (its defaults included)
     generation: dict[str, Any] = field(default_factory=dict)
+    #: the name lm-eval's results table shows for it (``task_alias``, possibly from an included file)
+    alias: str | None = None
+    #: the built original task (its filters and metrics score a perfect conjugated answer)
+    task: Any = None
 
 
 def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) -> Source:
@@ -287,10 +349,14 @@ def load_source(name: str, entry: compat.IndexEntry, request: ConjugateRequest) 
     generation = dict(config.generation_kwargs or {})
     until = generation.get("until") or []
     until = [until] if isinstance(until, str) else list(until)
-    return Source(name, entry, config.output_type, eval_split, eval_is_test, _render(task, docs, False),
-                  fewshot_split if not inline else None,
-                  _render(task, fewshot, True) if fewshot is not docs else [], inline,
-                  [u for u in until if isinstance(u, str)], source.named, notes, generation)
+    eval_rendered = _render(task, docs, False)
+    fewshot_rendered = _render(task, fewshot, True) if fewshot is not docs else []
+    _check_fields(name, eval_split, eval_rendered)
+    _check_fields(name, fewshot_split or eval_split, fewshot_rendered)
+    return Source(name, entry, config.output_type, eval_split, eval_is_test, eval_rendered,
+                  fewshot_split if not inline else None, fewshot_rendered, inline,
+                  [u for u in until if isinstance(u, str)], source.named, notes, generation,
+                  getattr(config, "task_alias", None), task)
 
 
 # --- conjugating ------------------------------------------------------------------------------------------------
@@ -383,11 +449,99 @@ def conjugate_source(source: Source, transform: ConjugateTransform) -> Conjugate
             if targets:
                 exact = sum(back.get(mapped.get(t, t), t).strip() == t.strip() for t in targets) / len(targets)
                 fidelity["answer_roundtrip_exact"] = round(exact, 4)
+            perfect = _perfect_answer_scores(source, transform)
+            if perfect:
+                fidelity["perfect_answer"] = perfect
+            agreement = _filter_agreement(source, transform)
+            if agreement:
+                fidelity["answer_filter_agreement"] = agreement
     until = list(dict.fromkeys(source.until + [mapped[s] for s in stops]))
     return Conjugated(source, transform.name,
                       _rows(source.eval_docs, source.eval_split, mapped, source.output_type),
                       _rows(source.fewshot_docs, source.fewshot_split or "fewshot", mapped, source.output_type),
                       until, fidelity)
+
+
+#: A perfect conjugated answer must keep this share of what the perfect English answer scores, per filter and
+#: metric, or ``conjugate`` warns (the task's filters cannot read the mapped-back answers).
+PERFECT_ANSWER_MIN_SHARE = 0.9
+#: Documents the perfect-answer figure is computed on (each costs a forward and an inverse of its answer).
+PERFECT_ANSWER_DOCS = 50
+
+
+def _perfect_answer_scores(source: Source, transform: ConjugateTransform) -> dict[str, dict[str, list[float]]]:
+    """The task's own filters and metrics on a perfect answer, written as its few-shot examples write answers (a
+    chain of thought ending "The answer is 72."), and the same answer conjugated then mapped back as evaluation
+    maps the model's answer back: ``{filter: {metric: [conjugated, english]}}``, over the first
+    :data:`PERFECT_ANSWER_DOCS` documents.
+
+    "References intact after the inverse" can be 100% while a filter cannot read the answer (gsm8k_cot's
+    ``The answer is (...)`` never matches once Leetspeak's "is" -> "15" survives the inverse): this is the
+    figure that says so."""
+    if source.task is None:
+        return {}
+    docs, refs = [], []
+    for r in source.eval_docs[:PERFECT_ANSWER_DOCS]:
+        try:
+            shown = compat.render_doc(source.task, dict(r.doc), True).target
+        except Exception:  # noqa: BLE001 - no few-shot rendering: the evaluated target
+            shown = r.target
+        answer = shown if isinstance(shown, str) and shown.strip() else r.target
+        if isinstance(answer, str) and answer.strip():
+            docs.append(r.doc)
+            refs.append(answer)
+    if not docs:
+        return {}
+    answers = transform.inverse(transform.forward(refs))
+    try:
+        english = compat.score_answers(source.task, docs, refs)
+        conjugated = compat.score_answers(source.task, docs, answers)
+    except Exception:  # noqa: BLE001 - a metric that needs more than an answer (code execution, a model)
+        return {}
+    return {f: {m: [round(conjugated.get(f, {}).get(m, 0.0), 4), round(v, 4)] for m, v in metrics.items()}
+            for f, metrics in english.items()}
+
+
+def _filter_agreement(source: Source, transform: ConjugateTransform) -> dict[str, float]:
+    """Per filter pipeline: of the few-shot examples' answers - the answers as the task teaches the model to write
+    them ("... The answer is 6.") - the share whose conjugated-then-mapped-back form the filter reads exactly as it
+    reads the English one. Examples the filter reads nothing from in English (its output for an empty answer) do
+    not count. This needs no reference: it asks whether the task's own pipeline can read a right answer at all."""
+    if source.task is None:
+        return {}
+    pool = [r for r in source.fewshot_docs[:PERFECT_ANSWER_DOCS] if isinstance(r.target, str) and r.target.strip()]
+    if not pool:
+        return {}
+    docs, english = [r.doc for r in pool], [str(r.target) for r in pool]
+    back = transform.inverse(transform.forward(english))
+    try:
+        read_en = compat.filter_answers(source.task, docs, english)
+        read_back = compat.filter_answers(source.task, docs, back)
+        read_none = compat.filter_answers(source.task, docs, [""] * len(docs))
+    except Exception:  # noqa: BLE001 - a filter that needs more than an answer
+        return {}
+    out = {}
+    for f, outputs in read_en.items():
+        counted = [i for i, x in enumerate(outputs) if x != read_none[f][i]]
+        if counted:
+            out[f] = round(sum(read_back[f][i] == outputs[i] for i in counted) / len(counted), 4)
+    return out
+
+
+def perfect_answer_warnings(name: str, fidelity: dict[str, Any]) -> list[str]:
+    """One line per filter (and metric) that cannot read a right answer once conjugated and mapped back."""
+    out = []
+    for f, share in (fidelity.get("answer_filter_agreement") or {}).items():
+        if share < PERFECT_ANSWER_MIN_SHARE:
+            out.append(f"{name}: the {f} filter reads only {share:.0%} of the few-shot examples' answers the same "
+                       "once conjugated and mapped back: its scores would measure the conjugate, not the model")
+    for f, metrics in (fidelity.get("perfect_answer") or {}).items():
+        for m, (conj, en) in metrics.items():
+            if en > 0 and conj < PERFECT_ANSWER_MIN_SHARE * en:
+                out.append(f"{name}: a perfect answer scores {conj:.2f} on {m} ({f}) once conjugated and mapped "
+                           f"back, {en:.2f} in English: the task's filters cannot read the conjugated answers, so "
+                           "this metric would measure the conjugate, not the model")
+    return out
 
 
 # --- the task YAML ----------------------------------------------------------------------------------------------
@@ -456,6 +610,8 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
         "fewshot_split": source.fewshot_named if not source.inline_fewshot else None,
         "doc_to_text": "_conj_text",
     }
+    if source.alias:  # the results table names each conjugate, not the original three times
+        config["task_alias"] = f"{source.alias} ({item.conjugate})"
     if mc:
         config.update(doc_to_choice="_conj_choices", doc_to_target="_conj_gold")
     elif source.output_type != "generate_until":
@@ -508,11 +664,15 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
 def _check_request(request: ConjugateRequest, sources: Sequence[Source]) -> list[str]:
     if request.answer_space not in ANSWER_SPACES:
         raise ConjError(f"--answer-space {request.answer_space!r}: use one of {', '.join(ANSWER_SPACES)}")
+    if request.min_chrf is not None and not 0 <= request.min_chrf <= 100:
+        raise ConjError(f"--min-chrf {request.min_chrf:g}: chrF runs from 0 to 100")
     names = list(dict.fromkeys(["en", *request.conjugates]))
     for name in names:
         conj = conjugates.get(name)  # an unknown name lists the valid ones
-        if conj.kind == "language" and request.layer_factory is None:
-            raise ConjError(f"conjugate {name!r} is a language: it needs a translator backend (--backend google|hf)")
+        if conj.kind == "language" and (request.layer_factory is None or request.backend == "cipher"):
+            raise ConjError(f"conjugate {name!r} is a language: it needs a translator backend (--backend google|hf"
+                            + (", or table with your translations); the cipher backend only does the ciphers"
+                               if request.backend == "cipher" else ")"))
     generates = [s.name for s in sources if s.output_type == "generate_until"]
     if generates and request.answer_space == "english":
         for name in names:
@@ -520,7 +680,8 @@ def _check_request(request: ConjugateRequest, sources: Sequence[Source]) -> list
             if conj.kind == "language" and (request.backend or "google") not in BACK_TRANSLATORS:
                 raise ConjError(
                     f"{generates[0]} generates free text: its answers in {name} must be translated back to English "
-                    f"when it runs, which the {request.backend} backend cannot do (it only knows fixed tables): use "
+                    f"when it runs, which the {request.backend} backend cannot do (it only knows the translations in "
+                    "its table): use "
                     "--backend google or hf, or --answer-space conjugate if the answers do not change (numbers)")
             if conj.kind == "cipher" and not conj.invertible:
                 raise ConjError(f"conjugate {name!r} has no inverse for {generates[0]}'s answers: use "
@@ -542,6 +703,8 @@ def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequ
             transform = ConjugateTransform(c, request.layer_factory if conjugates.get(c).kind == "language" else None)
             item = conjugate_source(source, transform)
             chrf = item.fidelity.get("roundtrip_chrf")
+            for warning in perfect_answer_warnings(task_name(source.name, c), item.fidelity):
+                progress(f"warning: {warning}")
             if request.min_chrf is not None and c != "en" and chrf is not None and chrf < request.min_chrf:
                 raise ConjError(f"{task_name(source.name, c)}: round-trip chrF {chrf:.1f} is below --min-chrf "
                                 f"{request.min_chrf:g}; nothing was written (try another --backend or --mt-model)")
@@ -604,6 +767,7 @@ def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] =
     request = dataclasses.replace(request, out_dir=Path(request.out_dir).absolute())
     names_of_tasks, index = resolve_sources(request.tasks, request.include_path)
     _check_names(names_of_tasks, index, list(dict.fromkeys(["en", *request.conjugates])))
+    _check_request(request, [])  # the settings, before any document is loaded (the tasks' part comes below)
     sources = []
     for name in names_of_tasks:
         progress(f"loading {name}")
@@ -617,11 +781,14 @@ def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] =
                 if target.exists() and _differs(target, content):
                     raise ConjError(f"{target} exists with other content (another conjugation of "
                                     f"{item.source.name}): pass --force to replace it, or --out elsewhere")
-    written = []
-    for item, path, text, files in planned:
-        changed = _differs(path, text)
+    changed = [_differs(path, text) for _item, path, text, _files in planned]
+    for _item, _path, _text, files in planned:
         _write_data(files)
-        if changed:
-            atomic.write_text(path, text)  # the YAML last: a task is visible only once its data is complete
-        written.append(Written(item.source.name, item.conjugate, path, changed, item.fidelity))
+    # the YAMLs last, all together: a task is visible only once its data is complete, and an interruption while
+    # the data is written leaves no tag with only some of its conjugates
+    written = []
+    for (item, path, text, _files), change in zip(planned, changed):
+        if change:
+            atomic.write_text(path, text)
+        written.append(Written(item.source.name, item.conjugate, path, change, item.fidelity))
     return written

@@ -16,9 +16,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import re
 import sys
 from typing import Any
 
+from conj_harness.errors import ConjError
 from conj_harness.lmeval import compat
 
 log = logging.getLogger("conj_harness")
@@ -46,6 +48,14 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return {}
 
 
+def local_tasks(specs: list[str], index: dict[str, compat.IndexEntry]) -> list[str]:
+    """The tasks of ``specs`` that ``index`` (ours, the user's, --include_path) defines."""
+    from conj_harness.lmeval.registration import resolve_tasks_in
+
+    local = [s for s in specs if not s.endswith(".yaml") and fnmatch.filter(list(index), s)]
+    return resolve_tasks_in(index, local) if local else []
+
+
 def check_task_data(specs: list[str], index: dict[str, compat.IndexEntry], metadata: dict[str, Any]) -> bool:
     """Load the documents of every requested conj-family task now, before lm-eval loads the model.
 
@@ -54,11 +64,9 @@ def check_task_data(specs: list[str], index: dict[str, compat.IndexEntry], metad
     costs nothing more. Returns whether a judged (safety) task is among them.
     """
     from conj_harness.families import registry as families
-    from conj_harness.lmeval.registration import resolve_tasks_in
 
     judged = False
-    local = [s for s in specs if not s.endswith(".yaml") and fnmatch.filter(list(index), s)]
-    for task in resolve_tasks_in(index, local) if local else []:
+    for task in local_tasks(specs, index):
         config = index[task].config
         family = families.family_of_tag(config.get("tag"))
         if family is not None:
@@ -133,6 +141,10 @@ def prepare(args: Any) -> None:
     if bos_policy is not None:
         metadata["bos_policy"] = bos_policy
         args.metadata = metadata
+    unsafe = [t for t in local_tasks(tasks, index) if index[t].config.get("unsafe_code")]
+    if unsafe and not getattr(args, "confirm_run_unsafe_code", False):  # before the model loads, when we can see it
+        raise ConjError(f"{unsafe[0]} runs code the model writes (unsafe_code: true in its YAML): pass "
+                        "--confirm_run_unsafe_code to run it, in a sandbox")
     if check_task_data(tasks, index, metadata):
         record_judge(args, metadata)
     if all_local:
@@ -149,4 +161,11 @@ def run(argv: list[str]) -> None:
     finally:
         sys.argv = saved
     prepare(args)
-    parser.execute(args)
+    try:
+        parser.execute(args)
+    except ValueError as e:
+        unsafe = re.match(r"Attempted to run task: (\S+) which is marked as unsafe", str(e))
+        if unsafe is None:
+            raise
+        raise ConjError(f"{unsafe.group(1)} runs code the model writes (unsafe_code: true in its YAML): pass "
+                        "--confirm_run_unsafe_code to run it, in a sandbox") from None

@@ -140,9 +140,51 @@ def resolve_tasks(specs: Iterable[str], include_path=None) -> list[str]:
     """Expand names, comma lists, globs (``conj_*``) and families (tags such as ``conj_icl``) to task names.
 
     Order: as requested, each name once. A spec that matches nothing raises :class:`UnknownNameError` listing
-    the tasks there are.
+    the tasks there are - and names a YAML file that mentions it but cannot be read (lm-eval's index skips such a
+    file silently, so "unknown task" alone would send the user looking for a typo).
     """
-    return resolve_tasks_in(compat.task_index(search_paths(include_path)), specs)
+    try:
+        return resolve_tasks_in(compat.task_index(search_paths(include_path)), specs)
+    except UnknownNameError as e:
+        raise with_unreadable_yamls(e, e.name, split_paths(include_path)) from None
+
+
+def unreadable_yamls(name: str, roots: Iterable[Path]) -> list[str]:
+    """``path: line N: problem`` for each YAML file under ``roots`` that mentions ``name`` but does not parse."""
+    import re
+
+    import yaml
+
+    class _AnyTag(yaml.SafeLoader):  # lm-eval's YAMLs carry !function tags: any tag is fine here
+        pass
+
+    _AnyTag.add_multi_constructor("", lambda _loader, _suffix, _node: None)
+    word = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    found = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("*.yaml")) if Path(root).is_dir() else []:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not word.search(text):
+                continue
+            try:
+                yaml.load(text, Loader=_AnyTag)  # a SafeLoader subclass
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                where = f"line {mark.line + 1}: " if mark is not None else ""
+                found.append(f"{path}: {where}{getattr(e, 'problem', None) or e}")
+    return found
+
+
+def with_unreadable_yamls(error: ConjError, name: str, roots: Iterable[Path]) -> ConjError:
+    """``error``, or - when a YAML file that mentions ``name`` cannot be read - that file, line and problem."""
+    broken = unreadable_yamls(name, roots)
+    if not broken:
+        return error
+    return ConjError(f"unknown task {name!r}: the YAML file that mentions it is not valid YAML, so lm-eval skipped "
+                     f"it - fix {broken[0]}")
 
 
 def member_tasks(index: dict[str, compat.IndexEntry], name: str, seen: set[str] | None = None) -> list[str]:

@@ -95,11 +95,21 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     where = f"a task YAML's 'task:' under {spec.include_path}" if spec.include_path else "the task list"
     for task in tasks:
         names.check(task, "task", where)  # it becomes a folder under --output
+    _check_data(tasks, spec.include_path)
     convert_gguf_models(spec)
     with store.lock(shared=True) as lock, _sigterm_as_exit():
         ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm)
         summary = finish(store.root) if finish is not None else {}
     return PairOutcome(store.root, ran, skipped, summary, busy)
+
+
+def _check_data(tasks: list[str], include_path: str | None) -> None:
+    """The shipped families' documents load (mirror, cache or network) before any worker starts: without data
+    each worker would stop on every task with the same advice, and the report would be empty."""
+    from conj_harness.lmeval.eval_cli import check_task_data
+    from conj_harness.lmeval.registration import search_paths
+
+    check_task_data(tasks, compat.task_index(search_paths(include_path)), {})
 
 
 @contextlib.contextmanager

@@ -232,8 +232,33 @@ def check_local_paths(spec: PairSpec) -> None:
     if spec.served:
         return  # the names are the server's
     for flag, value in (("--base", spec.base), ("--tuned", spec.tuned), ("--tuned-adapter", spec.tuned_adapter)):
-        if value and str(value).startswith(("/", "./", "../", "~")) and not Path(os.path.expanduser(value)).exists():
+        if not value or Path(os.path.expanduser(value)).exists():
+            continue
+        if str(value).startswith(("/", "./", "../", "~")):
             raise ConjError(f"{flag} {value}: no such folder")
+        _check_hub_id(flag, str(value))
+
+
+def _check_hub_id(flag: str, name: str) -> None:
+    """A name that is not a local path is a Hub id: in the local cache, or found on the Hub (a short request).
+    Otherwise the worker would fail on it only after the other model ran - e.g. a relative folder mistyped."""
+    import huggingface_hub
+    from huggingface_hub.utils import HFValidationError
+
+    try:
+        if huggingface_hub.try_to_load_from_cache(name, "config.json") is not None or \
+                huggingface_hub.try_to_load_from_cache(name, "adapter_config.json") is not None:
+            return
+    except HFValidationError:
+        raise ConjError(f"{flag} {name}: no such folder here, and not a Hugging Face model id") from None
+    try:
+        huggingface_hub.model_info(name, timeout=10)
+    except huggingface_hub.errors.RepositoryNotFoundError:
+        raise ConjError(f"{flag} {name}: no such folder here, and no such model on the Hugging Face Hub") from None
+    except Exception as e:  # noqa: BLE001 - offline mode, no network, a proxy: the model cannot be fetched
+        raise ConjError(f"{flag} {name}: no such folder here, not in the Hugging Face cache, and the Hub cannot be "
+                        f"reached ({type(e).__name__}): give the model's folder, or download it first with "
+                        f"`hf download {name}`") from None
 
 
 

@@ -31,8 +31,8 @@ from conj_harness.report.inputs import PairData
 #: The metric each shipped family's drop is measured on (see :class:`conj_harness.families.registry.Family`).
 PRIMARY_METRIC: dict[str, str] = {name: fam.primary_metric for name, fam in FAMILIES.items()}
 BASELINE = "en"
-IDENTICAL_WARNING = ("identical outputs: adapter ignored? base and tuned gave the same output on every document "
-                     "of every task; check that the tuned model (or adapter) is really loaded")
+IDENTICAL_WARNING = ("identical outputs: base and tuned gave the same raw output on every document of every task; "
+                     "check that the tuned model (or adapter) is really loaded")
 COLUMNS = [
     "family", "conjugate", "task", "metric", "status", "n", "base", "tuned", "drop", "drop_ci_low", "drop_ci_high",
     "test", "p_value", "lost", "gained", "recovery", "recovery_frac", "recovery_ci_low", "recovery_ci_high",
@@ -80,6 +80,21 @@ def conj_order(c: str | None) -> tuple[int, str]:
 
 _SAMPLE_KEYS = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "filter", "metrics", "doc_hash",
                 "prompt_hash", "target_hash"}
+
+
+def check_metric_overrides(overrides: dict[str, str] | None) -> None:
+    """``--metric FAMILY=METRIC`` for a shipped family must name one of its metrics (read from its task template):
+    checked before any model runs, not found in the samples after both have. Other families' metrics are known
+    only from their samples (:func:`primary_metric` checks them there)."""
+    import importlib.resources
+
+    for family, metric in (overrides or {}).items():
+        if family not in FAMILIES:
+            continue
+        template = importlib.resources.files("conj_harness.tasks") / family / FAMILIES[family].template
+        names = re.findall(r"^\s*-\s*metric:\s*(\w+)", template.read_text(encoding="utf-8"), flags=re.M)
+        if names and metric not in names:
+            raise ConjError(f"--metric {family}={metric}: the {family} family's metrics are {', '.join(names)}")
 
 
 def primary_metric(family: str, samples: Sequence[dict], overrides: dict[str, str] | None = None) -> str:
@@ -166,9 +181,13 @@ def _task_row(task: str, data: PairData, metric: str | None, cfg: _Settings) -> 
     else:
         perm = stats.paired_permutation(bv, tv, n=cfg.n_boot, seed=cfg.seed)
         row.update(test="permutation", p_value=perm["p_value"])
-    row["identical_outputs"] = all(b.get("filtered_resps") == t.get("filtered_resps")
-                                   for b, t in zip(paired.base, paired.tuned))
+    # the raw outputs: filtered answers agree whenever both models fail a filter the same way (gsm8k's "[invalid]")
+    row["identical_outputs"] = all(_raw(b) == _raw(t) for b, t in zip(paired.base, paired.tuned))
     return row, {k: b - t for k, b, t in zip(paired.keys, bv, tv)}
+
+
+def _raw(sample: dict) -> Any:
+    return sample.get("resps") if sample.get("resps") is not None else sample.get("filtered_resps")
 
 
 def _family_recovery(fam: str, fam_rows: list[dict], per_doc_drop: dict[str, dict], cfg: _Settings) -> dict:
@@ -181,6 +200,10 @@ def _family_recovery(fam: str, fam_rows: list[dict], per_doc_drop: dict[str, dic
         cfg.warnings.append(f"family {fam}: no completed English ({BASELINE}) task, so recovery is not computed")
     elif en is not None and en["drop"] == 0 and others:
         cfg.warnings.append(f"family {fam}: the English drop is 0, so recovery fractions are undefined")
+    scored = [r["base"] for r in fam_rows if r["base"] is not None]
+    if scored and all(b == 0 for b in scored):
+        cfg.warnings.append(f"family {fam}: the base model scores 0 on every task ({fam_rows[0]['metric']}): there is "
+                            "no capability to lose or recover - check the task's answer format and the model")
     for r in others:
         if en is None or r["drop"] is None:
             continue

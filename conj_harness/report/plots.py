@@ -38,7 +38,7 @@ def plot_family(summary: dict, family: str) -> dict[str, bytes]:
         en = summary["families"].get(family, {}).get("drop_en")
         if en is not None:
             ax.axhline(en, color="#444444", linestyle="--", linewidth=1, label=f"English drop ({en:.3f})")
-            ax.legend(loc="best", fontsize=8)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)  # off the bars
         ax.axhline(0, color="black", linewidth=0.6)
         ax.set_xticks(list(xs), [r["conjugate"] or r["task"] for r in ok])
         ax.set_ylabel(f"drop = base - tuned ({metric})")
@@ -61,7 +61,8 @@ def plot_family(summary: dict, family: str) -> dict[str, bytes]:
     ax.set_xticks(xs, labels)
     ax.set_ylabel(metric)
     ax.set_title(f"{family}: base vs tuned", fontsize=10)
-    ax.legend(loc="best", fontsize=8)
+    # outside the axes, to the right: inside, "best" still lands on a bar when every bar is tall
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     out[f"base_vs_tuned_{family}.png"] = _png(fig)
     return out
 

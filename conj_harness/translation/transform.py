@@ -8,11 +8,29 @@ is translated once, and the same layer back-translates. Used to conjugate whole 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from conj_harness import conjugates
 from conj_harness.conjugates.registry import NeedsTranslatorError
 from conj_harness.translation.layer import TranslationLayer
+
+#: Left as written by a cipher, in both directions: URLs and code (fenced blocks, inline backticks). A cipher of a
+#: URL is a dead link and a cipher of code is not code; a format check that reads them (a URL the answer must
+#: cite, a code block it must contain) must find them as the task wrote them. Languages are left to the
+#: translator, which keeps URLs and code by itself in practice.
+PROTECTED = re.compile(r"```.*?```|`[^`\n]+`|\b(?:https?://|www\.)[^\s<>\"')\]]+", re.S)
+
+
+def _outside_protected(text: str, rule: Callable[[str], str]) -> str:
+    """``rule`` applied to the parts of ``text`` between protected spans (see :data:`PROTECTED`)."""
+    out, last = [], 0
+    for m in PROTECTED.finditer(text):
+        out += [rule(text[last:m.start()]) if text[last:m.start()].strip() else text[last:m.start()], m.group()]
+        last = m.end()
+    rest = text[last:]
+    out.append(rule(rest) if rest.strip() else rest)
+    return "".join(out)
 
 
 class ConjugateTransform:
@@ -46,7 +64,7 @@ class ConjugateTransform:
 
     def _map(self, texts: Sequence[str], source: str, target: str, rule: Callable[[str], str]) -> list[str]:
         if not self.is_language:
-            done = {t: rule(t) for t in dict.fromkeys(t for t in texts if t.strip())}
+            done = {t: _outside_protected(t, rule) for t in dict.fromkeys(t for t in texts if t.strip())}
             return [done.get(t, t) for t in texts]
         # Translators trim their input; the whitespace around a string is part of the prompt's layout (a choice's
         # leading space, a description's closing blank line), so only the inside is translated.

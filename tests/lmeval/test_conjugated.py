@@ -328,7 +328,7 @@ def test_bad_input_is_one_line_before_anything_is_written(setup, tmp_path):
     proc = run(["conj-harness", "conjugate", "gsm8k", "--to", "leet", "--out", str(out)], env=offline, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
-    assert "openai/gsm8k" in line and "huggingface-cli download" in line and "--data-files" in line
+    assert "`hf download --repo-type dataset openai/gsm8k`" in line and "--data-files" in line
     files = setup["files"]["gsm8k"]
     data = f"test={files['test']},train={files['train']}"
     proc = run(["conj-harness", "conjugate", "gsm8k", "--to", "fr", "--backend", "table", "--out", str(out),

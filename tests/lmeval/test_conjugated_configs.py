@@ -76,6 +76,30 @@ def test_arc_easy_draws_its_examples_from_the_training_split_as_lm_eval_does(tmp
     assert sorted(p.name for p in data.iterdir()) == ["test.jsonl"]
 
 
+def test_a_row_in_both_splits_is_an_example_exactly_when_lm_eval_makes_it_one(tmp_path):
+    """lm-eval 0.4.13 leaves the evaluated document out of its examples only when they come from the test split
+    itself; from another split (here: train, holding the same rows) it may draw the document as its own example.
+    The conjugated task does exactly what the original does, document for document."""
+    def rows(split: str, n: int, start: int = 0) -> list[dict]:
+        return [{"id": f"q{i}", "question": f"Which object number {i} is heavy?",
+                 "choices": {"text": [f"rock {i}", f"feather {i}", f"leaf {i}"], "label": ["A", "B", "C"]},
+                 "answerKey": "ABC"[i % 3]} for i in range(start, start + n)]
+
+    # the 3 test rows are also the first 3 of the 5 training rows
+    files = {"test": _jsonl(tmp_path / "test.jsonl", rows("test", 3)),
+             "train": _jsonl(tmp_path / "train.jsonl", rows("train", 5))}
+    tasks = _conjugate(tmp_path / "out", "arc_easy", files)
+    original = _original("arc_easy", files)
+    for task in (original, *tasks.values()):
+        task.set_fewshot_seed(1234)
+    for doc, en_doc in zip(_docs(original), _docs(tasks["conj_arc_easy_en"])):
+        prompt = original.fewshot_context(doc, num_fewshot=4)
+        assert tasks["conj_arc_easy_en"].fewshot_context(en_doc, num_fewshot=4) == prompt
+    own = [d["question"] for d in _docs(original)
+           if original.fewshot_context(d, num_fewshot=4).count(d["question"]) > 1]
+    assert own  # the case exists in the original (4 of 5 training rows drawn), and the conjugate matched it
+
+
 def test_winogrande_conjugates_the_scored_continuation(tmp_path):
     def rows(n: int) -> list[dict]:
         return [{"sentence": f"The trophy {i} does not fit in the suitcase because _ is too big.",
@@ -202,3 +226,16 @@ def test_a_gen_prefix_ending_in_a_space_keeps_lm_evals_delimiter_under_a_chat_te
     leet = requests(tasks["conj_pick_color_leet"])
     assert all(cont in (LEET("red"), LEET("green")) for _, cont in leet)  # no space added before the choice
     assert all(ctx.endswith(LEET("Answer:") + " ") for ctx, _ in leet)
+
+
+def test_each_conjugate_of_an_aliased_task_is_named_in_the_results_table(tmp_path):
+    include = tmp_path / "inc"
+    include.mkdir()
+    data = _jsonl(tmp_path / "rows.jsonl", [{"q": f"Say {w}", "a": w} for w in ("hi", "yes", "no")])
+    (include / "aliased.yaml").write_text(
+        f"task: aliased_task\ntask_alias: Greeting\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+        f"    test: {data}\ntest_split: test\noutput_type: generate_until\ndoc_to_text: '{{{{q}}}}'\n"
+        "doc_to_target: '{{a}}'\n")
+    tasks = _conjugate(tmp_path / "out", "aliased_task", {}, include=include)
+    assert {n: t.config.task_alias for n, t in tasks.items()} == {
+        "conj_aliased_task_en": "Greeting (en)", "conj_aliased_task_leet": "Greeting (leet)"}
