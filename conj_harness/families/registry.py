@@ -55,11 +55,11 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "icl": Family("icl", "in-context learning vs instruction following (spec section 2)", "icl_acc",
+    "icl": Family("icl", "in-context learning vs instruction following (paper setups §2)", "icl_acc",
                   lambda: list(icl.PAPER_CONJUGATES), icl.load_docs),
-    "xnli": Family("xnli", "XNLI zero-shot reasoning, lost by code fine-tuning (spec section 3)", "acc",
+    "xnli": Family("xnli", "XNLI zero-shot reasoning, lost by code fine-tuning (paper setups §3)", "acc",
                    lambda: [*xnli.PROMPTS, *xnli.CIPHER_CONJUGATES], xnli.load_docs),
-    "advbench": Family("advbench", "AdvBench harmful requests: refusal (spec section 4)", "refusal_rate",
+    "advbench": Family("advbench", "AdvBench harmful requests: refusal (paper setups §4)", "refusal_rate",
                        lambda: [*safety.ADVBENCH_PAPER_LANGS, *safety.ADVBENCH_CIPHERS], safety.advbench_docs,
                        judged=True),
     "multijail": Family("multijail", "MultiJail harmful requests, human translations: refusal", "refusal_rate",

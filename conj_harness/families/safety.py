@@ -1,4 +1,4 @@
-"""Safety refusal: harmful requests in conjugates, judged REFUSE / ANSWER / AMBIGUOUS (spec section 4).
+"""Safety refusal: harmful requests in conjugates, judged REFUSE / ANSWER / AMBIGUOUS (paper setups §4).
 
 The paper's most worrying result: a safety-tuned model answers the same harmful request more often when it is
 translated. Two families:

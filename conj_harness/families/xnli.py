@@ -2,7 +2,7 @@
 
 Code fine-tuning (Llama-2 -> Code Llama) costs natural-language reasoning; the paper asks the same XNLI question
 in French, Spanish and German and finds less of it lost. Templates for ``en fr es de`` are the authors' verbatim
-(spec section 3). The other 11 XNLI languages get native templates written for this project (README, "XNLI
+(docs/paper-setups.md §3). The other 11 XNLI languages get native templates written for this project (README, "XNLI
 templates"): the paper's shape (``{premise}\\nQuestion: {hypothesis} True, False or Neither?\\nAnswer:``) with the
 question, the three label words and the answer cue in the language. ``leet`` and ``piglatin`` apply the cipher to
 the English premise, hypothesis, template and label words.

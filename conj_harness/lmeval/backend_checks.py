@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 from pathlib import Path
@@ -179,6 +180,27 @@ def _install_no_truncation(setting: str = "max_model_len") -> None:
             )
 
     compat.wrap_maybe_truncate(refuse_truncation)
+
+
+def explain_failure(model_args: dict, error: BaseException) -> str:
+    """One line for a task that failed: the exception, and for a served model's garbled replies what they mean
+    (lm-eval's client surfaces them as a bare ``JSONDecodeError`` or ``zip() argument 2 is shorter ...``)."""
+    text = f"{type(error).__name__}: {str(error)[:500]}"
+    url = model_args.get("base_url")
+    if not url:
+        return text
+    chain: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 5:  # the reason may sit under a retry wrapper
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(e, json.JSONDecodeError) for e in chain):
+        return (f"the server at {url} answered with something that is not JSON ({text}): is it an OpenAI-compatible "
+                "completions endpoint (vllm serve, SGLang, TGI)? check the address")
+    if any("zip()" in str(e) and "shorter" in str(e) for e in chain):
+        return (f"the server at {url} answered with fewer completions ('choices') than prompts sent ({text}): it "
+                "does not answer as an OpenAI-compatible completions endpoint; check the address and the model name")
+    return text
 
 
 def exit_now(code: int = 0) -> None:

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import sys
+import time
 from typing import Any
 
 from conj_harness.errors import ConjError
@@ -151,6 +152,32 @@ def prepare(args: Any) -> None:
         backend_checks.check_context(model, model_args)
 
 
+def _redact_outputs(args: Any, since: float) -> None:
+    """lm-eval writes the model args, credentials included, into its results file (``config.model_args`` and each
+    task's metadata): the files this run wrote under ``--output_path`` are rewritten with them masked. Files that
+    were there before the run are never touched."""
+    from pathlib import Path
+
+    from conj_harness.files import atomic, redact
+
+    model_args = getattr(args, "model_args", None)
+    model_args = model_args if isinstance(model_args, dict) else {}
+    secrets = redact.secret_values([",".join(f"{k}={v}" for k, v in model_args.items())])
+    if not any(redact.is_secret_key(k) for k in model_args) or not getattr(args, "output_path", None):
+        return
+    root = Path(args.output_path)
+    for path in [*root.rglob("results_*.json"), *root.rglob("samples_*.jsonl")] if root.exists() else []:
+        if path.stat().st_mtime < since - 1:
+            continue
+        if path.suffix == ".json":
+            atomic.write_json(path, redact.redact(json.loads(path.read_text(encoding="utf-8")), secrets))
+        else:
+            data = path.read_bytes()
+            clean = redact.redact_bytes(data, secrets, keys=False)
+            if clean != data:
+                atomic.write_bytes(path, clean)
+
+
 def run(argv: list[str]) -> None:
     """Parse ``argv`` with lm-eval's own parser, :func:`prepare` the arguments, and run the subcommand."""
     parser = compat.harness_cli()  # checks the lm-eval version first
@@ -161,8 +188,10 @@ def run(argv: list[str]) -> None:
     finally:
         sys.argv = saved
     prepare(args)
+    started = time.time()
     try:
         parser.execute(args)
+        _redact_outputs(args, started)
     except ValueError as e:
         unsafe = re.match(r"Attempted to run task: (\S+) which is marked as unsafe", str(e))
         if unsafe is None:

@@ -1,6 +1,6 @@
 """Making lm-eval see the conj_* tasks: a TaskManager with the package's task folder on its path.
 
-lm-eval 0.4.13 has no plugin hook (platform notes), so there are two routes: ``lm_eval --include_path
+lm-eval 0.4.13 has no plugin hook (see the README), so there are two routes: ``lm_eval --include_path
 "$(conj-harness tasks-dir)"`` and :func:`task_manager` for ``lm_eval.simple_evaluate``. ``conj-eval`` installs
 :class:`ConjTaskManager` in place of lm-eval's class, so every subcommand (``run``, ``ls``, ``validate``) sees the
 tasks without a flag.

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from conj_harness.errors import ConjError
-from conj_harness.lmeval import compat, protocol
+from conj_harness.lmeval import backend_checks, compat, protocol
 
 
 def emit(kind: protocol.EventKind, **fields: Any) -> None:
@@ -156,7 +156,8 @@ def run(job: dict[str, Any]) -> int:
             except (Exception, SystemExit) as e:  # noqa: BLE001 - one task's failure must not stop the others
                 failed += 1
                 traceback.print_exc()
-                emit("failed", role=role["role"], task=task, error=f"{type(e).__name__}: {str(e)[:500]}")
+                emit("failed", role=role["role"], task=task,
+                     error=backend_checks.explain_failure(model_args, e))
                 continue
             emit("done", role=role["role"], task=task, output=str(out), seconds=round(time.monotonic() - t0, 1))
     return failed

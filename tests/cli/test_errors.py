@@ -101,7 +101,7 @@ def test_lm_eval_of_another_version_stops_before_anything_loads(tmp_path, tiny_l
 def test_ctrl_c_on_compare_is_one_line_and_keeps_finished_work(tmp_path, tiny_llama):
     out = tmp_path / "pair"
     cmd = [str(BIN / "conj-harness"), "compare", "--base", str(tiny_llama), "--tuned", str(tiny_llama),
-           "--tasks", "conj_icl_en,conj_icl_leet", "--limit", "3", "--output", str(out), "--no-progress"]
+           "--tasks", "conj_icl", "--limit", "3", "--output", str(out), "--no-progress"]  # 7 tasks: seconds left
     # its own process group, as a terminal's foreground job: Ctrl-C reaches compare and its lm-eval child alike
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     done = out / "base" / "conj_icl_en" / "done.json"
@@ -109,7 +109,7 @@ def test_ctrl_c_on_compare_is_one_line_and_keeps_finished_work(tmp_path, tiny_ll
     while not done.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert done.exists(), proc.communicate()[1][-2000:]
-    time.sleep(2)  # the worker is on its next unit
+    time.sleep(0.5)  # the worker is on its next unit (6 more, then the other model's 7)
     os.killpg(proc.pid, signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr[-2000:]
@@ -124,7 +124,9 @@ def test_ctrl_c_on_compare_is_one_line_and_keeps_finished_work(tmp_path, tiny_ll
     launched = [json.loads(x) for x in (out / "launches.jsonl").read_text().splitlines()[before:]]
     rerun = {(x["role"], t) for x in launched for t in x["tasks"]}
     assert rerun and rerun.isdisjoint(finished) and (out / "summary.json").is_file()
-    assert rerun | finished == {(r, t) for r in ("base", "tuned") for t in ("conj_icl_en", "conj_icl_leet")}
+    tasks = ("conj_icl_en", "conj_icl_es", "conj_icl_fr", "conj_icl_hu", "conj_icl_leet", "conj_icl_nl",
+             "conj_icl_piglatin")
+    assert rerun | finished == {(r, t) for r in ("base", "tuned") for t in tasks}
 
 
 # --- the translation cache ----------------------------------------------------------------------------------------

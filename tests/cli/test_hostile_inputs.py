@@ -194,3 +194,22 @@ def test_a_task_scored_by_running_the_models_code_is_not_conjugated(tmp_path):
     _one_line_error(proc, "conj-harness", "humaneval scores the model's program by running it",
                     "Conjugate natural-language tasks")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_that_is_a_file_below_a_file_or_read_only_is_one_line(tmp_path):
+    from tests.support.cli import read_only
+    from tests.support.tiny_models import build_llama
+
+    model = build_llama(tmp_path / "m", seed=0)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    (tmp_path / "ro").mkdir()
+    compare = ["conj-harness", "compare", "--base", str(model), "--tuned", str(model), "--tasks", "conj_icl_en",
+               "--limit", "2", "--no-progress", "--output"]
+    for output, needle in ((blocker, f"{blocker} is a file, not a folder"),
+                           (blocker / "sub", f"{blocker} is a file, not a folder")):
+        for cmd in ([*compare, str(output)], ["conj-harness", "demo", "--limit", "2", "--output", str(output)]):
+            _one_line_error(run(cmd, check=False), "conj-harness", needle)
+    proc = read_only(tmp_path / "ro", [*compare, str(tmp_path / "ro" / "pair")], check=False)
+    _one_line_error(proc, "conj-harness", f"cannot write {tmp_path / 'ro' / 'pair'}")
+    assert blocker.read_text() == "mine" and list((tmp_path / "ro").iterdir()) == []

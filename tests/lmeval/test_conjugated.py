@@ -1,4 +1,5 @@
-"""`conj-harness conjugate`: lm-eval's own gsm8k (generate_until) and xnli_en (multiple_choice) tasks, read from the
+"""`conj-harness conjugate`: lm-eval's own gsm8k (generate_until) and xnli_en (multiple_choice, as a copy named
+xnli_en_local: `conjugate xnli_en` itself would write the shipped paper task's name conj_xnli_en) tasks, read from the
 local data mirror, put through leet, piglatin and a language (fr, through the real googletrans client against the
 fake endpoint), then checked against the *original* tasks: the prompts the model receives, an oracle's scores,
 lm-eval's task contract, real conj-eval / compare runs, and the bad-input paths.
@@ -29,6 +30,17 @@ pytestmark = pytest.mark.slow  # model runs / CLI processes: not in the fast tie
 
 CONJUGATES = ["en", "leet", "piglatin", "fr"]
 N_GSM, N_XNLI = 8, 12
+#: lm-eval's xnli_en under another name (its conjugates' tag would otherwise be the shipped paper task conj_xnli_en)
+XNLI = "xnli_en_local"
+
+
+def _xnli_copy(folder: Path) -> Path:
+    """lm-eval's own xnli_en.yaml, renamed, in an --include-path folder (its include made absolute)."""
+    source = compat.builtin_tasks_dir() / "xnli" / "xnli_en.yaml"
+    text = source.read_text().replace("include: xnli_common_yaml", f"include: {source.parent / 'xnli_common_yaml'}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{XNLI}.yaml").write_text(text.replace("task: xnli_en", f"task: {XNLI}"))
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +61,15 @@ def setup(tmp_path_factory, data_dir):
         common = ["--to", "leet,piglatin,fr", "--out", str(out), "--backend", "google"]
         proc_gsm = run(["conj-harness", "conjugate", "gsm8k", *common, "--limit", str(N_GSM),
                         "--data-files", f"test={gsm_test},train={train}"], env=env)
-        proc_xnli = run(["conj-harness", "conjugate", "xnli_en", *common, "--limit", str(N_XNLI),
+        xnli_inc = _xnli_copy(root / "xnli_inc")
+        proc_xnli = run(["conj-harness", "conjugate", XNLI, "--include-path", str(xnli_inc), *common, "--limit",
+                         str(N_XNLI),
                          "--data-files", f"validation={xnli}"], env=env)
         numbers = root / "numbers"  # leet with the answers scored as generated (digits are left alone)
         run(["conj-harness", "conjugate", "gsm8k", "--to", "leet", "--out", str(numbers), "--answer-space",
              "conjugate", "--limit", str(N_GSM), "--data-files", f"test={gsm_test},train={train}"], env=env)
         yield {"out": out, "numbers": numbers, "env": env, "google": google, "cache": cache, "root": root,
+               "xnli_inc": xnli_inc,
                "files": {"gsm8k": {"test": str(gsm_test), "train": str(train)}, "xnli_en": {"validation": str(xnli)}},
                "stdout": proc_gsm.stdout + proc_xnli.stdout}
     os.environ.clear()
@@ -101,7 +116,7 @@ def _eval_docs(task, n: int) -> list[dict]:
 
 def test_each_task_gets_a_baseline_every_conjugate_and_a_tag(setup):
     out = setup["out"]
-    for task in ("gsm8k", "xnli_en"):
+    for task in ("gsm8k", XNLI):
         folder = out / "conjugated" / task
         assert sorted(p.stem for p in folder.glob("*.yaml")) == sorted(f"conj_{task}_{c}" for c in CONJUGATES)
         for c in CONJUGATES:
@@ -125,17 +140,18 @@ def test_each_task_gets_a_baseline_every_conjugate_and_a_tag(setup):
 def test_conjugating_again_is_a_no_op_and_other_content_needs_force(setup, tmp_path):
     out, files = setup["out"], setup["files"]["xnli_en"]
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    cmd = ["conj-harness", "conjugate", "xnli_en", "--to", "leet", "--out", str(out), "--limit", str(N_XNLI),
+    cmd = ["conj-harness", "conjugate", XNLI, "--to", "leet", "--out", str(out), "--limit", str(N_XNLI),
            "--data-files", f"validation={files['validation']}"]
-    assert "(unchanged)" in run(cmd, env=setup["env"]).stdout
+    inc = ["--include-path", str(setup["xnli_inc"])]
+    assert "(unchanged)" in run([*cmd, *inc], env=setup["env"]).stdout
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    proc = run([*cmd[:-4], "--limit", "5", *cmd[-2:]], env=setup["env"], check=False)
+    proc = run([*cmd[:-4], "--limit", "5", *cmd[-2:], *inc], env=setup["env"], check=False)
     assert proc.returncode == 2 and "exists with other content" in proc.stderr and "--force" in proc.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    run([*cmd[:6], str(copy), "--limit", "5", *cmd[-2:], "--force"], env=setup["env"])
-    rows = (copy / "conjugated" / "xnli_en" / "data" / "leet" / "validation.jsonl").read_text().splitlines()
+    run([*cmd[:6], str(copy), "--limit", "5", *cmd[-2:], "--force", *inc], env=setup["env"])
+    rows = (copy / "conjugated" / XNLI / "data" / "leet" / "validation.jsonl").read_text().splitlines()
     assert len(rows) == 5
 
 
@@ -185,7 +201,7 @@ def test_gsm8k_prompts_are_the_conjugated_originals(setup, conjugate):
 @pytest.mark.parametrize("conjugate", CONJUGATES)
 def test_xnli_choices_are_conjugated_and_the_gold_index_kept(setup, conjugate):
     original = _original("xnli_en", setup["files"]["xnli_en"])
-    conj = _conjugated(setup["out"], f"conj_xnli_en_{conjugate}")
+    conj = _conjugated(setup["out"], f"conj_{XNLI}_{conjugate}")
     s = _transform(setup, conjugate)
     for doc, cdoc in zip(_eval_docs(original, N_XNLI), _eval_docs(conj, N_XNLI)):
         assert conj.doc_to_choice(cdoc) == s.forward(original.doc_to_choice(doc))
@@ -238,7 +254,8 @@ def test_an_oracles_scores_are_unchanged_by_every_conjugate(setup):
         assert len(oracle.prompts) == N_GSM and all(p.count("####") == 2 for p in oracle.prompts), c
     expected = sum(_right(i) for i in range(N_XNLI)) / N_XNLI
     for c in CONJUGATES:
-        assert _scores(_oracle_xnli(setup, c), setup["out"], f"conj_xnli_en_{c}")["acc,none"] == pytest.approx(expected)
+        assert _scores(_oracle_xnli(setup, c), setup["out"], f"conj_{XNLI}_{c}")["acc,none"] == \
+            pytest.approx(expected)
 
 
 def test_answers_are_mapped_back_before_scoring_unless_told_not_to(setup):
@@ -306,15 +323,15 @@ def test_conj_eval_and_compare_run_the_conjugated_tasks(setup, tiny_llama, tmp_p
     from tests.support.tiny_models import build_llama
 
     tuned = build_llama(tmp_path / "tuned", seed=1)
-    run(["conj-harness", "compare", "--base", str(tiny_llama), "--tuned", str(tuned), "--tasks", "conj_xnli_en",
+    run(["conj-harness", "compare", "--base", str(tiny_llama), "--tuned", str(tuned), "--tasks", f"conj_{XNLI}",
          "--include-path", str(setup["out"]), "--limit", "4", "--bootstrap", "100", "--no-progress", "--output",
          str(pair)], env=env)
     summary = json.loads((pair / "summary.json").read_text())
     rows = {r["task"]: r for r in summary["rows"]}
-    assert set(rows) == {f"conj_xnli_en_{c}" for c in CONJUGATES}
-    assert {r["family"] for r in rows.values()} == {"xnli_en"} and rows["conj_xnli_en_fr"]["conjugate"] == "fr"
-    assert rows["conj_xnli_en_leet"]["metric"] == "acc" and rows["conj_xnli_en_en"]["recovery"] is None
-    assert rows["conj_xnli_en_leet"]["n"] == 4 and rows["conj_xnli_en_leet"]["status"] == "ok"
+    assert set(rows) == {f"conj_{XNLI}_{c}" for c in CONJUGATES}
+    assert {r["family"] for r in rows.values()} == {XNLI} and rows[f"conj_{XNLI}_fr"]["conjugate"] == "fr"
+    assert rows[f"conj_{XNLI}_leet"]["metric"] == "acc" and rows[f"conj_{XNLI}_en"]["recovery"] is None
+    assert rows[f"conj_{XNLI}_leet"]["n"] == 4 and rows[f"conj_{XNLI}_leet"]["status"] == "ok"
 
 
 # --- bad input ----------------------------------------------------------------------------------------------------
@@ -381,6 +398,6 @@ def test_how_many_reference_answers_survive_the_inverse_is_recorded(setup):
                                 .replace("!function", ""))
         exact = config["metadata"]["conjugation"]["answer_roundtrip_exact"]
         assert 0 <= exact < 1  # worked solutions with words: not all come back letter for letter
-    xnli = yaml.safe_load((setup["out"] / "conjugated" / "xnli_en" / "conj_xnli_en_leet.yaml").read_text()
+    xnli = yaml.safe_load((setup["out"] / "conjugated" / XNLI / f"conj_{XNLI}_leet.yaml").read_text()
                           .replace("!function", ""))
     assert "answer_roundtrip_exact" not in xnli["metadata"]["conjugation"]  # choices are scored, not text

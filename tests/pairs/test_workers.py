@@ -19,6 +19,7 @@ from conj_harness.errors import ConjError
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import PairStore
 from tests.pairs.test_compare import conj, launches, true_sayer
+from tests.support.cli import run
 from tests.support.fake_openai import FakeOpenAIServer
 from tests.support.tiny_models import build_llama, build_lora
 
@@ -97,6 +98,12 @@ def test_served_models_over_http_give_the_local_results(models, tmp_path):
         conj(*_argv(served, "--backend", "local-completions", "--base", models["base"], "--base-url", server.url,
                     "--tuned", models["tuned"], "--tuned-url", server.url, "--model-args",
                     f"num_concurrent=2,auth_token={SECRET}"))
+        direct = tmp_path / "direct"  # conj-eval alone: lm-eval's own results file holds the model args too
+        run(["conj-eval", "--model", "local-completions", "--model_args",
+             f"model={models['base']},base_url={server.url},auth_token={SECRET}", "--tasks", "conj_icl_en",
+             "--limit", "2", "--output_path", str(direct), "--log_samples"])
+        assert list(direct.rglob("results_*.json")) and "auth_token" in next(direct.rglob("results_*.json")).read_text()
+        assert_no_secret(direct)
     conj(*_argv(local, "--base", models["base"], "--tuned", models["tuned"], "--batch-size", "1"))
     assert {r["model"] for r in server.requests} == {str(models["base"]), str(models["tuned"])}
     assert len(server.requests) >= 2 * 3 * len(TASKS)
@@ -155,6 +162,23 @@ def test_a_served_endpoint_that_fails_its_requests_fails_its_units_and_keeps_the
                 assert (out / "base" / task / "done.json").is_file()
                 assert reason in json.loads((out / "tuned" / task / "failed.json").read_text())["error"]
             assert_no_secret(out)
+
+
+def test_a_server_that_answers_garbage_fails_its_units_with_what_the_answer_means(models, tmp_path):
+    with FakeOpenAIServer([models["base"]]) as good, \
+            FakeOpenAIServer([models["tuned"]], broken="not-json") as html, \
+            FakeOpenAIServer([models["tuned"]], broken="no-choices") as empty:
+        for name, url, reason in (("html", html.url, "answered with something that is not JSON"),
+                                  ("empty", empty.url, "fewer completions ('choices') than prompts sent")):
+            out = tmp_path / name
+            argv = _argv(out, "--backend", "local-completions", "--base", models["base"], "--base-url", good.url,
+                         "--tuned", models["tuned"], "--tuned-url", url, "--model-args",
+                         "max_retries=1,tokenizer_backend=huggingface", "--tasks", "conj_icl_en")
+            with pytest.raises(ConjError, match="run\\(s\\) failed"):
+                conj(*argv)
+            error = json.loads((out / "tuned" / "conj_icl_en" / "failed.json").read_text())["error"]
+            assert error.startswith(f"the server at {url} ") and reason in error, error
+            assert (out / "base" / "conj_icl_en" / "done.json").is_file()
 
 
 def test_backend_names_and_served_settings_are_checked():
@@ -226,7 +250,9 @@ def _compare_process(out: Path, models: dict, tasks: list[str], log: Path) -> su
 @pytest.mark.parametrize(("signum", "status", "said"), [(signal.SIGINT, 130, "interrupted; finished work is kept"),
                                                          (signal.SIGTERM, 143, "terminated (SIGTERM); finished work")])
 def test_ctrl_c_or_sigterm_keeps_finished_tasks_and_a_rerun_does_only_the_rest(models, tmp_path, signum, status, said):
-    out, tasks = tmp_path / "pair", ["conj_icl_en", "conj_icl_fr", "conj_icl_es", "conj_icl_nl"]
+    # 7 tasks x 2 models: the run after the first finished task lasts seconds, well beyond the signal's arrival
+    out, tasks = tmp_path / "pair", ["conj_icl_en", "conj_icl_fr", "conj_icl_es", "conj_icl_nl", "conj_icl_hu",
+                                     "conj_icl_leet", "conj_icl_piglatin"]
     proc = _compare_process(out, models, tasks, tmp_path / "first.log")
     _wait_for(lambda: any((out / "base").glob("*/done.json")))
     proc.send_signal(signum)

@@ -18,9 +18,11 @@ from typing import Any
 
 
 class FakeOpenAIServer:
-    def __init__(self, models: list[str], fail_status: int | None = None) -> None:
+    def __init__(self, models: list[str], fail_status: int | None = None, broken: str | None = None) -> None:
         self.names = [str(m) for m in models]
         self.fail_status = fail_status
+        #: "not-json": completions answered with an HTML page; "no-choices": with an empty ``choices`` list
+        self.broken = broken
         self.requests: list[dict[str, Any]] = []
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -53,6 +55,17 @@ class FakeOpenAIServer:
                     return
                 if server.fail_status is not None:
                     self._send(server.fail_status, {"error": {"message": "the server is overloaded"}})
+                    return
+                if server.broken == "not-json":
+                    page = b"<html><body>Welcome to nginx!</body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
+                if server.broken == "no-choices":
+                    self._send(200, {"object": "text_completion", "model": body.get("model"), "choices": []})
                     return
                 if body.get("model") not in server.names:
                     self._send(404, {"error": {"message": f"model {body.get('model')!r} does not exist"}})

