@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 
 from conj_harness.errors import ConjError
+from conj_harness.files.signals import sigterm_as_exit
 
 #: Exit status for a user error (bad name, missing file, ...), as argparse uses for bad flags.
 USER_ERROR = 2
@@ -24,7 +24,7 @@ def one_line_errors(prog: str, interrupted: str = "interrupted") -> Iterator[Non
 
     SIGTERM unwinds like Ctrl-C (``finally`` blocks run, a running child is stopped), then says so in one line.
     """
-    with _sigterm_unwinds():
+    with sigterm_as_exit():
         try:
             yield
         except ConjError as e:
@@ -38,19 +38,3 @@ def one_line_errors(prog: str, interrupted: str = "interrupted") -> Iterator[Non
                 rest = interrupted.removeprefix("interrupted").lstrip("; ")
                 print(f"\n{prog}: terminated (SIGTERM)" + (f"; {rest}" if rest else ""), file=sys.stderr)
             raise
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)

@@ -28,6 +28,7 @@ from typing import Any
 from conj_harness.checkpoints import gguf
 from conj_harness.errors import ConjError
 from conj_harness.files import names
+from conj_harness.files.signals import sigterm_as_exit
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
 from conj_harness.pairs.adapters import check_adapter
@@ -97,7 +98,7 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
         names.check(task, "task", where)  # it becomes a folder under --output
     _check_data(tasks, spec.include_path)
     convert_gguf_models(spec)
-    with store.lock(shared=True) as lock, _sigterm_as_exit():
+    with store.lock(shared=True) as lock, sigterm_as_exit():  # Ctrl-C's unwinding, on SIGTERM too
         ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm)
         summary = finish(store.root) if finish is not None else {}
     return PairOutcome(store.root, ran, skipped, summary, busy)
@@ -110,26 +111,6 @@ def _check_data(tasks: list[str], include_path: str | None) -> None:
     from conj_harness.lmeval.registration import search_paths
 
     check_task_data(tasks, compat.task_index(search_paths(include_path)), {})
-
-
-@contextlib.contextmanager
-def _sigterm_as_exit():
-    """SIGTERM (a job scheduler's cancel) unwinds like Ctrl-C, so the running lm-eval child is stopped too."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def convert_gguf_models(spec: PairSpec) -> None:

@@ -49,14 +49,16 @@ def _docs(task) -> list[dict]:
     return [dict(d) for d in (task.test_docs() if task.has_test_docs() else task.validation_docs())]
 
 
-def test_arc_easy_draws_its_examples_from_the_training_split_as_lm_eval_does(tmp_path):
-    def rows(split: str, n: int) -> list[dict]:
-        return [{"id": f"{split}{i}", "question": f"Which {split} object number {i} is heavy?",
-                 "choices": {"text": [f"rock {i}", f"feather {i}", f"leaf {i}"], "label": ["A", "B", "C"]},
-                 "answerKey": "ABC"[i % 3]} for i in range(n)]
+def _arc_rows(split: str, n: int) -> list[dict]:
+    """ARC-shaped rows; ``split`` in the id and question (empty: the same rows whatever the split)."""
+    return [{"id": f"{split or 'q'}{i}", "question": f"Which {split + ' ' if split else ''}object number {i} is heavy?",
+             "choices": {"text": [f"rock {i}", f"feather {i}", f"leaf {i}"], "label": ["A", "B", "C"]},
+             "answerKey": "ABC"[i % 3]} for i in range(n)]
 
-    files = {"test": _jsonl(tmp_path / "test.jsonl", rows("test", 4)),
-             "train": _jsonl(tmp_path / "train.jsonl", rows("train", 12))}
+
+def test_arc_easy_draws_its_examples_from_the_training_split_as_lm_eval_does(tmp_path):
+    files = {"test": _jsonl(tmp_path / "test.jsonl", _arc_rows("test", 4)),
+             "train": _jsonl(tmp_path / "train.jsonl", _arc_rows("train", 12))}
     tasks = _conjugate(tmp_path / "out", "arc_easy", files)
     original = _original("arc_easy", files)
     for task in (original, *tasks.values()):
@@ -80,14 +82,9 @@ def test_a_row_in_both_splits_is_an_example_exactly_when_lm_eval_makes_it_one(tm
     """lm-eval 0.4.13 leaves the evaluated document out of its examples only when they come from the test split
     itself; from another split (here: train, holding the same rows) it may draw the document as its own example.
     The conjugated task does exactly what the original does, document for document."""
-    def rows(split: str, n: int, start: int = 0) -> list[dict]:
-        return [{"id": f"q{i}", "question": f"Which object number {i} is heavy?",
-                 "choices": {"text": [f"rock {i}", f"feather {i}", f"leaf {i}"], "label": ["A", "B", "C"]},
-                 "answerKey": "ABC"[i % 3]} for i in range(start, start + n)]
-
     # the 3 test rows are also the first 3 of the 5 training rows
-    files = {"test": _jsonl(tmp_path / "test.jsonl", rows("test", 3)),
-             "train": _jsonl(tmp_path / "train.jsonl", rows("train", 5))}
+    files = {"test": _jsonl(tmp_path / "test.jsonl", _arc_rows("", 3)),
+             "train": _jsonl(tmp_path / "train.jsonl", _arc_rows("", 5))}
     tasks = _conjugate(tmp_path / "out", "arc_easy", files)
     original = _original("arc_easy", files)
     for task in (original, *tasks.values()):
