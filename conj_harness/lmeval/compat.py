@@ -393,18 +393,14 @@ def score_answers(task: Any, docs: list[dict[str, Any]], answers: list[str]) -> 
     """What ``task`` scores when its ``docs`` are answered by ``answers`` (one generation per document): per filter
     pipeline (``strict-match``, ``flexible-extract``, ...), the mean of each numeric metric - the task's own filters
     and ``process_results``, as ``evaluate`` runs them (``ConfigurableTask._filters``)."""
-    from types import SimpleNamespace
-
     out: dict[str, dict[str, float]] = {}
-    for ensemble in getattr(task, "_filters", None) or []:
-        instances = [SimpleNamespace(resps=[a], doc=d, filtered_resps={}) for d, a in zip(docs, answers)]
-        ensemble.apply(instances)
+    for name, filtered in filter_answers(task, docs, answers).items():
         values: dict[str, list[float]] = {}
-        for inst in instances:
-            for metric, value in task.process_results(inst.doc, [inst.filtered_resps[ensemble.name]]).items():
+        for doc, response in zip(docs, filtered):
+            for metric, value in task.process_results(doc, [response]).items():
                 if isinstance(value, (int, float)):
                     values.setdefault(metric, []).append(float(value))
-        out[ensemble.name] = {m: sum(v) / len(v) for m, v in values.items() if v}
+        out[name] = {m: sum(v) / len(v) for m, v in values.items() if v}
     return out
 
 

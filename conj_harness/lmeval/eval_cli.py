@@ -49,6 +49,11 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return {}
 
 
+def _unsafe_code(task: str) -> ConjError:
+    return ConjError(f"{task} runs code the model writes (unsafe_code: true in its YAML): pass "
+                     "--confirm_run_unsafe_code to run it, in a sandbox")
+
+
 def local_tasks(specs: list[str], index: dict[str, compat.IndexEntry]) -> list[str]:
     """The tasks of ``specs`` that ``index`` (ours, the user's, --include_path) defines."""
     from conj_harness.lmeval.registration import resolve_tasks_in
@@ -144,8 +149,7 @@ def prepare(args: Any) -> None:
         args.metadata = metadata
     unsafe = [t for t in local_tasks(tasks, index) if index[t].config.get("unsafe_code")]
     if unsafe and not getattr(args, "confirm_run_unsafe_code", False):  # before the model loads, when we can see it
-        raise ConjError(f"{unsafe[0]} runs code the model writes (unsafe_code: true in its YAML): pass "
-                        "--confirm_run_unsafe_code to run it, in a sandbox")
+        raise _unsafe_code(unsafe[0])
     if check_task_data(tasks, index, metadata):
         record_judge(args, metadata)
     if all_local:
@@ -196,5 +200,4 @@ def run(argv: list[str]) -> None:
         unsafe = re.match(r"Attempted to run task: (\S+) which is marked as unsafe", str(e))
         if unsafe is None:
             raise
-        raise ConjError(f"{unsafe.group(1)} runs code the model writes (unsafe_code: true in its YAML): pass "
-                        "--confirm_run_unsafe_code to run it, in a sandbox") from None
+        raise _unsafe_code(unsafe.group(1)) from None

@@ -79,7 +79,7 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
              warm: Callable[[], None] | None = None) -> PairOutcome:
     """Run (or resume) a pair into ``out``; then, still holding the folder's lock, ``finish(out)`` (the report).
 
-    ``warm`` (the report's imports) runs in a background thread once the first model is loaded, while it works:
+    ``warm`` (the report's imports) runs in a background thread once the last model is loaded, while it works:
     the parent is idle then, and the report after the last task is that much shorter.
 
     Failed units are recorded, not raised. ``process_per="model"``: one worker per model (per pair for a base and

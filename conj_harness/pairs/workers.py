@@ -285,7 +285,7 @@ class Worker:
         self.child: _Child | None = None
         self.bar: ModelBar = ModelBar("", False)
         self.on_unit: UnitCallback = lambda _unit, _write: None
-        #: Called once the model is loaded (the runner then starts the next model's worker early).
+        #: Called once the model is loaded (the runner starts the report's warm-up there for the last model).
         self.on_loaded: Callable[[], None] = lambda: None
 
     @property

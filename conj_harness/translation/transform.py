@@ -19,18 +19,14 @@ from conj_harness.translation.layer import TranslationLayer
 #: URL is a dead link and a cipher of code is not code; a format check that reads them (a URL the answer must
 #: cite, a code block it must contain) must find them as the task wrote them. Languages are left to the
 #: translator, which keeps URLs and code by itself in practice.
-PROTECTED = re.compile(r"```.*?```|`[^`\n]+`|\b(?:https?://|www\.)[^\s<>\"')\]]+", re.S)
+PROTECTED = re.compile(r"(```.*?```|`[^`\n]+`|\b(?:https?://|www\.)[^\s<>\"')\]]+)", re.S)
 
 
 def _outside_protected(text: str, rule: Callable[[str], str]) -> str:
-    """``rule`` applied to the parts of ``text`` between protected spans (see :data:`PROTECTED`)."""
-    out, last = [], 0
-    for m in PROTECTED.finditer(text):
-        out += [rule(text[last:m.start()]) if text[last:m.start()].strip() else text[last:m.start()], m.group()]
-        last = m.end()
-    rest = text[last:]
-    out.append(rule(rest) if rest.strip() else rest)
-    return "".join(out)
+    """``rule`` applied to the parts of ``text`` between protected spans (see :data:`PROTECTED`; splitting on its
+    group puts the protected spans at the odd positions)."""
+    return "".join(part if i % 2 or not part.strip() else rule(part)
+                   for i, part in enumerate(PROTECTED.split(text)))
 
 
 class ConjugateTransform:
