@@ -146,7 +146,7 @@ def _rejudge_run_folder(folder: Path, output: Path | None, spec: JudgeSpec, forc
     for task in tasks:
         rows = rejudge_samples(outputs.read_samples(run.samples[task]), spec)
         target = out / run.samples[task].relative_to(folder)
-        atomic.write_jsonl(target, rows)
+        jsonl.write(target, rows)
         source = run.results.get(task)
         if source is not None:
             dest = out / source.relative_to(folder)

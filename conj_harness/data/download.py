@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conj_harness.data import sources
 from conj_harness.errors import UnknownNameError
-from conj_harness.files import atomic
+from conj_harness.files import atomic, jsonl
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _xnli(root: Path) -> list[Path]:
         if path.is_file():
             continue
         rows = sources.hub_rows(sources.XNLI_HUB_ID, lang, "validation", list(sources.XNLI_FIELDS))
-        written.append(atomic.write_jsonl(path, rows))
+        written.append(jsonl.write(path, rows))
     return written
 
 
@@ -47,7 +47,7 @@ def _advbench(root: Path) -> list[Path]:
     path = root / "advbench" / "train.jsonl"
     if not path.is_file():
         rows = sources.hub_rows(sources.ADVBENCH_HUB_ID, None, "train", ["prompt", "target"])
-        written.append(atomic.write_jsonl(path, rows))
+        written.append(jsonl.write(path, rows))
     for lang in sources.HARMFUL_LANGS[1:]:  # en is AdvBench itself
         path = root / "paper_reference" / f"harmful_instructions_{lang}.txt"
         if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sources.HARMFUL_SHA256[lang]:
@@ -61,7 +61,7 @@ def _multijail(root: Path) -> list[Path]:
     if path.is_file():
         return []
     rows = sources.hub_rows(sources.MULTIJAIL_HUB_ID, None, "train", ["id", "source", "tags", *sources.MULTIJAIL_LANGS])
-    return [atomic.write_jsonl(path, [{**r, "id": str(r["id"])} for r in rows])]
+    return [jsonl.write(path, [{**r, "id": str(r["id"])} for r in rows])]
 
 
 WRITERS = {"icl": _icl, "xnli": _xnli, "advbench": _advbench, "multijail": _multijail}

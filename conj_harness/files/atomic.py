@@ -8,18 +8,30 @@ not ``mkstemp``'s private ``0o600``), and renamed over the target. A folder that
 
 from __future__ import annotations
 
+import errno as errno_module
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from conj_harness.errors import ConjError
 
 
 class FileWriteError(ConjError):
-    """A file could not be written (permissions, a read-only or full disk)."""
+    """A file could not be written (permissions, a read-only or full disk); ``errno`` says which, when known."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (ours, an OSError, or SQLite's or a child's message) means the disk is full."""
+    if getattr(error, "errno", None) == errno_module.ENOSPC:
+        return True
+    text = str(error)
+    return "No space left on device" in text or "database or disk is full" in text or "[Errno 28]" in text
 
 
 def cannot_write(target: Path, error: OSError, folder: Path | None = None) -> str:
@@ -63,7 +75,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, private: bool = False
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
-        raise FileWriteError(cannot_write(path, e)) from None
+        raise FileWriteError(cannot_write(path, e), e.errno) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -74,18 +86,19 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, private: bool = False
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise FileWriteError(f"cannot write {path}: {e.strerror or e}") from None
+            raise FileWriteError(f"cannot write {path}: {e.strerror or e}", e.errno) from None
         raise
     return path
 
 
 def write_text(path: str | os.PathLike[str], text: str, private: bool = False) -> Path:
-    return write_bytes(path, text.encode("utf-8"), private)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: not Unicode text, no UTF-8 file can hold it
+        raise FileWriteError(f"cannot write {path}: its text holds a lone surrogate (U+{ord(text[e.start]):04X}), "
+                             "which is not Unicode text") from None
+    return write_bytes(path, data, private)
 
 
 def write_json(path: str | os.PathLike[str], obj: object, private: bool = False) -> Path:
     return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", private)
-
-
-def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict]) -> Path:
-    return write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

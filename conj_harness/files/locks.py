@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from conj_harness.errors import ConjError
-
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
@@ -31,9 +29,9 @@ def open_lock_file(path: Path) -> IO[str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return open(path, "a+", encoding="utf-8")
     except OSError as e:  # read-only, below a file, no space...
-        from conj_harness.files.atomic import cannot_write
+        from conj_harness.files.atomic import FileWriteError, cannot_write
 
-        raise ConjError(cannot_write(path.parent, e, path.parent)) from None
+        raise FileWriteError(cannot_write(path.parent, e, path.parent), e.errno) from None
 
 
 def try_lock(f: IO[str], exclusive_lock: bool = True, wait: float = 0.0) -> bool:

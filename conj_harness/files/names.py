@@ -32,9 +32,29 @@ def check(name: object, what: str, where: str = "") -> str:
 
 
 def inside(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
-    """``path`` if it lies inside ``root`` once resolved (links included); else a one-line error."""
+    """``path`` if it lies inside ``root`` once resolved (links included); else a one-line error naming the link
+    that leads out, when one does."""
     base = Path(root).resolve()
     full = Path(path).resolve()
-    if full != base and base not in full.parents:
-        raise ConjError(f"refusing to write {path}: it lies outside {root}")
-    return Path(path)
+    if full == base or base in full.parents:
+        return Path(path)
+    link = _link_leading_out(Path(root), Path(path), base)
+    if link is not None:
+        raise ConjError(f"refusing to write through {link}: it is a link to {os.path.realpath(link)}, outside {root} "
+                        "(conj-harness never makes links there): remove it, then run again")
+    raise ConjError(f"refusing to write {path}: it lies outside {root}")
+
+
+def _link_leading_out(root: Path, path: Path, base: Path) -> Path | None:
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            target = current.resolve()
+            if target != base and base not in target.parents:
+                return current
+    return None

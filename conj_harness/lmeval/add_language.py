@@ -25,7 +25,7 @@ from conj_harness.conjugates import languages
 from conj_harness.data import sources
 from conj_harness.errors import ConjError
 from conj_harness.families import icl, safety, xnli
-from conj_harness.files import atomic
+from conj_harness.files import atomic, jsonl
 from conj_harness.lmeval import taskgen
 from conj_harness.translation.fidelity import roundtrip_chrf
 from conj_harness.translation.layer import TranslationLayer
@@ -88,7 +88,7 @@ def _add_xnli(layer: TranslationLayer, code: str, folder: Path) -> Path:
     texts = [r[k] for r in rows for k in ("premise", "hypothesis")]
     translated = iter(layer.translate(texts, "en", code))
     out_rows = [{"premise": next(translated), "hypothesis": next(translated), "label": r["label"]} for r in rows]
-    rows_file = atomic.write_jsonl(folder / "xnli_validation.jsonl", out_rows)
+    rows_file = jsonl.write(folder / "xnli_validation.jsonl", out_rows)
     return _write_yaml(folder, "xnli", code, layer, template=template, labels=labels, rows_file=str(rows_file))
 
 

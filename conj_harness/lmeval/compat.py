@@ -31,10 +31,12 @@ loads) and stops with one line naming the supported version, instead of an ``Att
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import logging
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -96,14 +98,67 @@ class IndexEntry:
     config: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
-    """Every task, group and tag defined by the YAML files under ``paths`` (lm-eval's built-ins excluded)."""
+class ShadowedTaskError(ConjError):
+    """Two task folders define the same task, group or tag name: one would silently replace the other."""
+
+
+def _first_file(entry: Any, index: dict[str, Any]) -> Path | None:
+    """The YAML file behind an entry; for a tag (which has none), its first member task's."""
+    if entry.yaml_path is not None:
+        return Path(entry.yaml_path)
+    for member in sorted(entry.tags):
+        sub = index.get(member)
+        if sub is not None and sub.yaml_path is not None and sub is not entry:
+            return Path(sub.yaml_path)
+    return None
+
+
+def merged_index(paths: Iterable[Path]) -> dict[str, Any]:
+    """lm-eval's index entries of the task folders ``paths``, merged the way a user means them.
+
+    lm-eval merges folders by letting a later one replace an earlier one's name with a warning on stderr: a user's
+    ``task: conj_icl_en`` would silently replace the shipped task, and a language added to a family (its tasks carry
+    the family's tag) would replace the family's tag with one holding only the new language. Here a tag defined in
+    several folders holds all their tasks, and any other name defined in two folders is refused
+    (:class:`ShadowedTaskError`, naming both files). The same folder given twice is read once.
+    """
     check_version()
-    from lm_eval.tasks._index import Kind, TaskIndex
+    from lm_eval.tasks._index import Entry, Kind, TaskIndex
+
+    roots: list[Path] = []
+    for path in paths:
+        if Path(path).resolve() not in [r.resolve() for r in roots]:
+            roots.append(Path(path))
+    merged: dict[str, Any] = {}
+    for root in roots:
+        found = TaskIndex.build([root])
+        for name, entry in found.items():
+            old = merged.get(name)
+            if old is None:
+                merged[name] = entry
+            elif old.kind == Kind.TAG and entry.kind == Kind.TAG:
+                merged[name] = Entry(name=name, kind=Kind.TAG, yaml_path=None, tags=set(old.tags) | set(entry.tags))
+            elif old.yaml_path is not None and entry.yaml_path is not None and \
+                    Path(old.yaml_path).resolve() == Path(entry.yaml_path).resolve():
+                continue  # one file reached through two folders (an include path inside another)
+            else:
+                kinds = {Kind.TASK: "task", Kind.PY_TASK: "task", Kind.GROUP: "group", Kind.TAG: "tag"}
+                raise ShadowedTaskError(
+                    f"{_first_file(entry, found) or root} defines the {kinds.get(entry.kind, 'task')} {name!r}, "
+                    f"which {_first_file(old, merged) or 'another task folder'} already defines as a "
+                    f"{kinds.get(old.kind, 'task')}: one would silently replace the other. Give the task another "
+                    "name (its `task:` line), or leave its folder out")
+    return merged
+
+
+def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
+    """Every task, group and tag defined by the YAML files under ``paths`` (lm-eval's built-ins excluded), merged
+    as :func:`merged_index` merges them."""
+    from lm_eval.tasks._index import Kind
 
     kinds = {Kind.TASK: "task", Kind.PY_TASK: "task", Kind.GROUP: "group", Kind.TAG: "tag"}
     out: dict[str, IndexEntry] = {}
-    for name, entry in TaskIndex.build(list(paths)).items():
+    for name, entry in merged_index(paths).items():
         kind = kinds.get(entry.kind, "unknown")
         members: list[str] = []
         if kind == "tag":
@@ -117,6 +172,36 @@ def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
         out[name] = IndexEntry(name, kind, tuple(members), entry.yaml_path,  # type: ignore[arg-type]
                                dict(entry.cfg or {}) if kind == "task" else {})
     return out
+
+
+def use_merged_index(manager: Any, paths: Sequence[Path]) -> None:
+    """Give an lm-eval ``TaskManager`` the :func:`merged_index` of ``paths`` instead of the index it built."""
+    from itertools import chain
+
+    from lm_eval.tasks._index import Kind
+
+    index = merged_index(paths)
+    manager._index = index
+    buckets: dict[Any, list[str]] = {}
+    for name, entry in index.items():
+        buckets.setdefault(entry.kind, []).append(name)
+    manager._all_tasks = sorted(index)
+    manager._all_subtasks = sorted(chain.from_iterable(buckets.get(k, []) for k in (Kind.TASK, Kind.PY_TASK)))
+    manager._all_groups = sorted(buckets.get(Kind.GROUP, []))
+    manager._all_tags = sorted(buckets.get(Kind.TAG, []))
+
+
+@contextlib.contextmanager
+def quiet_task_building() -> Iterator[None]:
+    """lm-eval's warnings while it builds tasks (a ``custom_dataset`` note per task, the few-shot fallback) are for
+    its own CLI; a check that only builds the tasks keeps them off the user's terminal."""
+    logger = logging.getLogger("lm_eval")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def builtin_tasks_dir() -> Path:

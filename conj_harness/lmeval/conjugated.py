@@ -35,9 +35,10 @@ import yaml
 
 from conj_harness import conjugates
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic, names
+from conj_harness.files import atomic, jsonl, names
 from conj_harness.lmeval import compat, conjugated_data
 from conj_harness.lmeval.registration import (
+    folders_mentioning,
     member_tasks,
     resolve_tasks_in,
     search_paths,
@@ -98,23 +99,12 @@ def _index(include_path: str | None) -> dict[str, compat.IndexEntry]:
 
 def _folders_naming(names: Sequence[str], roots: Sequence[Path]) -> list[Path] | None:
     """The folders whose YAML files mention every name as a word, or None when one is mentioned nowhere."""
-    words = {name: re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names}
-    found: dict[str, set[Path]] = {name: set() for name in names}
-    ordered: list[Path] = []  # the roots' order is kept: a later root's definition wins, as in the full index
-    for root in roots:
-        for path in sorted(root.rglob("*.yaml")):
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            for name, word in words.items():
-                if word.search(text):
-                    found[name].add(path.parent)
-                    if path.parent not in ordered:
-                        ordered.append(path.parent)
+    found = folders_mentioning(names, roots)
     if not all(found.values()):
         return None
-    return ordered
+    # the roots' order is kept (a folder of lm-eval's, then ours), as in the full index
+    return sorted({f for folders in found.values() for f in folders},
+                  key=lambda f: (next(i for i, r in enumerate(roots) if f.is_relative_to(r)), str(f)))
 
 
 def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, compat.IndexEntry] | None:
@@ -124,7 +114,10 @@ def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, c
     folders = _folders_naming(names, [compat.builtin_tasks_dir(), *search_paths(include_path)])
     if folders is None:
         return None
-    index = compat.task_index(folders)
+    try:
+        index = compat.task_index(folders)
+    except compat.ShadowedTaskError:  # two folders of one root (lm-eval's) may share a name: the full index decides
+        return None
     pending, seen = list(names), set()
     while pending:
         name = pending.pop()
@@ -556,7 +549,34 @@ class _Dumper(yaml.SafeDumper):
         return True  # plain repeated mappings, no &anchors: the YAML stays readable and diffable
 
 
+#: YAML ends a line at these inside a plain or single-quoted scalar (NEL then reads back as a space); a double-quoted
+#: scalar escapes them (\N, \L, \P), and every other non-printable character.
+_YAML_LINE_ENDS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    if any(c in text for c in _YAML_LINE_ENDS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+    return dumper.represent_str(text)
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads a written YAML back as it was meant: ``!function NAME`` as a :class:`FunctionRef`."""
+
+
 _Dumper.add_representer(FunctionRef, lambda dumper, ref: dumper.represent_scalar("!function", str(ref)))
+_Dumper.add_representer(str, _represent_str)
+_Loader.add_constructor("!function", lambda loader, node: FunctionRef(loader.construct_scalar(node)))
+
+
+def dump_yaml(config: dict[str, Any], where: str) -> str:
+    """A task config as YAML text that reads back as the same config (checked here, before anything is written)."""
+    text = yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    if yaml.load(text, Loader=_Loader) != config:
+        raise ConjError(f"{where}: its task YAML would not read back as written (a text the YAML format cannot "
+                        "hold); nothing was written")
+    jsonl.dumps(config, source=where, default=str)  # a lone surrogate: one line naming the task, before writing
+    return text
 
 
 def task_name(task: str, conjugate: str) -> str:
@@ -655,7 +675,7 @@ def task_yaml(item: Conjugated, data_dir: Path, request: ConjugateRequest) -> st
                                "fewshot_pool": len(item.fewshot_rows) if source.fewshot_split != source.eval_split
                                else len(item.eval_rows), **item.fidelity}
     config["metadata"] = metadata
-    return HEADER + yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    return HEADER + dump_yaml(config, task_name(source.name, item.conjugate))
 
 
 # --- writing ----------------------------------------------------------------------------------------------------
@@ -689,7 +709,7 @@ def _check_request(request: ConjugateRequest, sources: Sequence[Source]) -> list
     return names
 
 
-Planned = tuple[Conjugated, Path, str, dict[Path, str]]
+Planned = tuple[Conjugated, Path, str, dict[Path, bytes]]
 
 
 def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequence[str],
@@ -710,11 +730,12 @@ def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequ
                                 f"{request.min_chrf:g}; nothing was written (try another --backend or --mt-model)")
             folder = request.out_dir / "conjugated" / source.name
             data_dir = folder / "data" / c
+            name = task_name(source.name, c)
             files = {conjugated_data.split_file(data_dir, source.eval_split):
-                     conjugated_data.encode_rows(item.eval_rows)}
+                     conjugated_data.encode_rows(item.eval_rows, f"{name} {source.eval_split} split")}
             if item.fewshot_rows and source.fewshot_split:
                 files[conjugated_data.split_file(data_dir, source.fewshot_split)] = \
-                    conjugated_data.encode_rows(item.fewshot_rows)
+                    conjugated_data.encode_rows(item.fewshot_rows, f"{name} {source.fewshot_split} split")
             path = folder / f"{task_name(source.name, c)}.yaml"
             for target in [path, *files]:
                 names.inside(request.out_dir, target)  # a linked folder under --out must not lead out of it
@@ -722,20 +743,50 @@ def _plan(request: ConjugateRequest, sources: Sequence[Source], conj_names: Sequ
     return planned
 
 
-def _differs(path: Path, content: str) -> bool:
-    return not path.exists() or path.read_text(encoding="utf-8") != content
+def _differs(path: Path, content: str | bytes) -> bool:
+    """Whether writing ``content`` would change ``path``; a split file holding the same rows in other bytes (raw
+    line separators, as an earlier version wrote them) is the same."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if not path.exists():
+        return True
+    old = path.read_bytes()
+    if old == data:
+        return False
+    if path.suffix != ".jsonl":
+        return True
+    try:
+        return [json.loads(x) for x in old.split(b"\n") if x.strip()] != \
+            [json.loads(x) for x in data.split(b"\n") if x.strip()]
+    except ValueError:
+        return True
 
 
-def _write_data(files: dict[Path, str]) -> None:
-    """A conjugation's split files, each written atomically if it changed; a split file an earlier conjugation
-    wrote into the same folder and this one does not is removed."""
+def _write_data(files: dict[Path, bytes]) -> None:
+    """A conjugation's split files, each written atomically if it changed, then read back as the task will read
+    them; a split file an earlier conjugation wrote into the same folder and this one does not is removed."""
     for target, content in files.items():
         if _differs(target, content):
-            atomic.write_text(target, content)
+            atomic.write_bytes(target, content)
+        _check_reads_back(target, content)
     for folder in {target.parent for target in files}:
         for stale in folder.glob("*.jsonl"):
             if stale not in files:
                 stale.unlink()
+
+
+def _check_reads_back(path: Path, content: bytes) -> None:
+    """The split file, read by the task's own reader, holds exactly the rows meant: else the task is not written
+    (its data file is removed), so a task that cannot be evaluated is never left registered."""
+    meant = [json.loads(line) for line in content.split(b"\n") if line.strip()]
+    back: list[dict[str, Any]] | None = None
+    try:
+        back = conjugated_data.read_split(path.parent, path.stem)
+        reason = f"{len(back)} rows read back of {len(meant)} written"
+    except ConjError as e:
+        reason = str(e)
+    if back != meant:
+        path.unlink(missing_ok=True)
+        raise ConjError(f"{path} does not read back as written ({reason}); nothing was registered for it")
 
 
 def _check_names(names_of_tasks: Sequence[str], index: dict[str, compat.IndexEntry],
@@ -777,7 +828,8 @@ def conjugate_tasks(request: ConjugateRequest, progress: Callable[[str], None] =
     planned = _plan(request, sources, _check_request(request, sources), progress)
     if not request.force:
         for item, path, text, files in planned:
-            for target, content in [(path, text), *files.items()]:
+            targets: list[tuple[Path, str | bytes]] = [(path, text), *files.items()]
+            for target, content in targets:
                 if target.exists() and _differs(target, content):
                     raise ConjError(f"{target} exists with other content (another conjugation of "
                                     f"{item.source.name}): pass --force to replace it, or --out elsewhere")

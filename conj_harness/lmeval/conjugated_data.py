@@ -21,7 +21,6 @@ named with ``!function``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from lm_eval.api.filter import Filter
 
 from conj_harness.errors import ConjError
+from conj_harness.files import jsonl
 from conj_harness.lmeval import compat
 
 FIELDS = ("_conj_id", "_conj_text", "_conj_target", "_conj_choices", "_conj_gold", "_conj_description",
@@ -39,19 +39,15 @@ def split_file(folder: Path, split: str) -> Path:
     return folder / f"{split}.jsonl"
 
 
-def encode_rows(rows: Sequence[dict[str, Any]]) -> str:
-    """The JSONL text of one split (deterministic: the same documents give the same bytes)."""
-    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str) + "\n" for row in rows)
+def encode_rows(rows: Sequence[dict[str, Any]], source: str = "") -> bytes:
+    """The JSONL bytes of one split (deterministic: the same documents give the same bytes)."""
+    return jsonl.encode(rows, source=source, sort_keys=True, default=str)
 
 
 def read_split(folder: Path, split: str) -> list[dict[str, Any]]:
+    """One split's documents, read as lm-eval reads them when the task runs (and as ``conjugate`` checks them)."""
     path = split_file(folder, split)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise ConjError(f"conjugated task data {path} cannot be read ({e.strerror}): run `conj-harness conjugate` "
-                        "again to write it") from None
-    return [json.loads(line) for line in lines if line.strip()]
+    return jsonl.read_rows(path, hint="run `conj-harness conjugate` again (with --force) to write it")
 
 
 def load_materialized(**kwargs: Any) -> Any:

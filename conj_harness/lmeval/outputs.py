@@ -86,6 +86,20 @@ def task_metrics(results: dict[str, Any], task: str) -> dict[str, float]:
             if "," in k and "_stderr" not in k and isinstance(v, (int, float))}
 
 
+def task_digest(results: dict[str, Any], task: str) -> str | None:
+    """A digest of what ``task`` was in one lm-eval results file: its config (the run's metadata left out: it holds
+    the model args) and the hash lm-eval took of its documents. None when the file does not record both."""
+    import hashlib
+
+    config = (results.get("configs") or {}).get(task)
+    docs = (results.get("task_hashes") or {}).get(task)
+    if not isinstance(config, dict) or not docs:
+        return None
+    config = {k: v for k, v in config.items() if k != "metadata"}
+    text = json.dumps([config, docs], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def model_from_config(config: dict[str, Any]) -> tuple[str | None, str | None]:
     """``(pretrained, adapter)`` from a results file's ``config.model_args`` (a dict or lm-eval's ``k=v,...``)."""
     args = config.get("model_args")

@@ -73,7 +73,7 @@ def rejudge_store(store: PairStore, spec: JudgeSpec, role_identities: dict[str, 
 
     Units of other tasks only get the new identity (the judge does not touch them). Returns the units relabelled.
     """
-    from conj_harness.files import atomic
+    from conj_harness.files import jsonl
     from conj_harness.files.jsonl import read_json_or_none
     from conj_harness.lmeval import outputs
 
@@ -82,15 +82,17 @@ def rejudge_store(store: PairStore, spec: JudgeSpec, role_identities: dict[str, 
         for task in store.tasks():
             if store.state(role, task, None) != "done":
                 continue
-            unit = store.unit_dir(role, task)
-            record = read_json_or_none(unit / "done.json") or {}
-            if judged_task(task):
-                rows = rejudge_samples(outputs.read_samples(store.samples_path(role, task)), spec)
-                atomic.write_jsonl(store.samples_path(role, task), rows)
-                atomic.write_json(unit / "results.json", rejudge_results(store.results(role, task), task, rows, spec))
-                record["metrics"] = {rate: sum(float(r[rate]) for r in rows) / len(rows) for rate in RATES} \
-                    if rows else record.get("metrics")
-                done.append(f"{role} {task}")
+            if not judged_task(task):
+                store.set_identity(role, task, role_identities[role])
+                continue
+            record = read_json_or_none(store.unit_dir(role, task) / "done.json") or {}
+            record = {k: v for k, v in record.items() if k not in ("role", "task", "files", "n_samples", "finished_at")}
+            rows = rejudge_samples(outputs.read_samples(store.samples_path(role, task)), spec)
+            record["metrics"] = {rate: sum(float(r[rate]) for r in rows) / len(rows) for rate in RATES} \
+                if rows else record.get("metrics")
             record["identity"] = role_identities[role]
-            atomic.write_json(unit / "done.json", record)  # the commit point, last
+            results = rejudge_results(store.results(role, task), task, rows, spec)
+            samples = jsonl.encode(rows, source=str(store.samples_path(role, task)))
+            store.commit(role, task, results, samples, record)  # done.json last, with the new files' digests
+            done.append(f"{role} {task}")
     return done

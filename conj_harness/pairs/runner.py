@@ -20,14 +20,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conj_harness.checkpoints import gguf
 from conj_harness.errors import ConjError
-from conj_harness.files import names
+from conj_harness.files import atomic, names
 from conj_harness.files.signals import sigterm_as_exit
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
@@ -46,6 +46,9 @@ from conj_harness.pairs.workers import (
     run_unit,
     worker_error,
 )
+
+if TYPE_CHECKING:
+    from conj_harness.lmeval.preflight import TaskFingerprint
 
 #: Notes and warnings of a compare (the command line prints them; a script configures logging to see them).
 log = logging.getLogger(__name__)
@@ -96,21 +99,40 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     where = f"a task YAML's 'task:' under {spec.include_path}" if spec.include_path else "the task list"
     for task in tasks:
         names.check(task, "task", where)  # it becomes a folder under --output
-    _check_data(tasks, spec.include_path)
+    fingerprints = _check_tasks(spec, tasks)
     convert_gguf_models(spec)
-    with store.lock(shared=True) as lock, sigterm_as_exit():  # Ctrl-C's unwinding, on SIGTERM too
-        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm)
+    with disk_full_is_one_line(store.root), store.lock(shared=True) as lock, sigterm_as_exit():
+        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm,
+                                              fingerprints)
         summary = finish(store.root) if finish is not None else {}
     return PairOutcome(store.root, ran, skipped, summary, busy)
 
 
-def _check_data(tasks: list[str], include_path: str | None) -> None:
-    """The shipped families' documents load (mirror, cache or network) before any worker starts: without data
-    each worker would stop on every task with the same advice, and the report would be empty."""
+@contextlib.contextmanager
+def disk_full_is_one_line(folder: Path) -> Iterator[None]:
+    """A full disk anywhere in a compare (a results file, a log, lm-eval's request cache in a worker) ends it with one
+    line: the folder, what is kept, and that the same command resumes."""
+    try:
+        yield
+    except (OSError, ConjError) as e:
+        if not atomic.is_disk_full(e):
+            raise
+        kept = sum(1 for _ in folder.glob("*/*/done.json")) if folder.is_dir() else 0
+        raise ConjError(f"the disk holding {folder} is full (No space left on device): the {kept} finished runs there "
+                        "are kept; free some space, then run the same command again to resume") from None
+
+
+def _check_tasks(spec: PairSpec, tasks: list[str]) -> dict[str, TaskFingerprint]:
+    """Every task built, its prompts rendered and its fingerprint taken, before any model loads (a task that cannot
+    run is one line now, not a failure after a model load); the shipped families' documents first, whose loader
+    names the data mirror when it is missing."""
     from conj_harness.lmeval.eval_cli import check_task_data
+    from conj_harness.lmeval.preflight import check_tasks
     from conj_harness.lmeval.registration import search_paths
 
-    check_task_data(tasks, compat.task_index(search_paths(include_path)), {})
+    check_task_data(tasks, compat.task_index(search_paths(spec.include_path)), {})
+    args = dict(kv.split("=", 1) for kv in spec.lm_eval_model_args("base", with_adapter=False).split(",") if "=" in kv)
+    return check_tasks(tasks, spec.include_path, metadata=args).fingerprints
 
 
 def convert_gguf_models(spec: PairSpec) -> None:
@@ -144,8 +166,8 @@ def _announce_settings(spec: PairSpec, store: PairStore) -> None:
 
 
 def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
-                     progress: bool | None, process_per: str,
-                     warm: Callable[[], None] | None = None) -> tuple[list[UnitResult], int, list]:
+                     progress: bool | None, process_per: str, warm: Callable[[], None] | None = None,
+                     fingerprints: dict[str, TaskFingerprint] | None = None) -> tuple[list[UnitResult], int, list]:
     store.prepare(spec, tasks, force, alone=lock.alone)
     if store.judge_changed:  # prepare() made sure this compare is alone in the folder
         from conj_harness.pairs.rejudge import rejudge_store
@@ -156,13 +178,18 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
     lock.share()
     settings = threading.Thread(target=_announce_settings, args=(spec, store), daemon=True)
     settings.start()  # loads both tokenizers (seconds for big vocabularies): alongside the first model's start-up
+    fingerprints = fingerprints or {}
     units = [(r, t) for r in ROLES for t in tasks]
-    pending = [(r, t) for r, t in units if store.state(r, t, spec.identity(r)) != "done"]
+    status = {(r, t): store.status(r, t, spec.identity(r), fingerprints.get(t)) for r, t in units}
+    pending = [u for u in units if status[u].state != "done"]
     skipped = len(units) - len(pending)
     label = spec.name or store.root.name
     if skipped:
         log.info(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them")
-    queue = UnitQueue(spec, store, {role: [t for r, t in pending if r == role] for role in ROLES})
+    for (role, task), unit in status.items():
+        if unit.reason:  # committed once, but no longer what this run would make: never reused
+            log.info(f"conj-harness compare: {label}: {role} {task} runs again: {unit.reason}")
+    queue = UnitQueue(spec, store, {role: [t for r, t in pending if r == role] for role in ROLES}, fingerprints)
     bars = sys.stderr.isatty() if progress is None else bool(progress)
     ran: list[UnitResult] = []
 
@@ -194,7 +221,7 @@ def _run_per_task(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str
         while (got := queue.take(role)) is not None:
             task, claim = got
             try:
-                on_unit(run_unit(spec, store, role, task, bar), bar.write)
+                on_unit(run_unit(spec, store, role, task, bar, queue.fingerprints.get(task)), bar.write)
             finally:
                 claim.release()
 

@@ -35,20 +35,23 @@ Lustre with ``-o flock``).
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import os
 import shutil
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic, locks, names, redact
+from conj_harness.files import atomic, jsonl, locks, names, redact
 from conj_harness.files.jsonl import read_json_or_none
 from conj_harness.pairs.spec import ROLES, PairSpec
+
+if TYPE_CHECKING:
+    from conj_harness.lmeval.preflight import TaskFingerprint
 
 PAIR_FILE = "pair.json"
 PAIRS_FILE = "pairs.json"
@@ -102,7 +105,7 @@ class FolderLock:
         if not locks.AVAILABLE:  # not POSIX: no lock
             self.alone = True
             return
-        self.file = locks.open_lock_file(self.folder / ".lock")
+        self.file = locks.open_lock_file(names.inside(self.folder, self.folder / ".lock"))
         if locks.try_lock(self.file):
             self.alone = True
         elif not shared or not locks.try_lock(self.file, exclusive_lock=False, wait=LOCK_WAIT_S):
@@ -143,7 +146,7 @@ def _folder_lock(folder: Path, shared: bool = False) -> Iterator[FolderLock]:
 @contextlib.contextmanager
 def _record_lock(folder: Path) -> Iterator[None]:
     """``folder/.pair.lock``, exclusive and briefly: one read-modify-write of the folder's record at a time."""
-    with locks.exclusive(folder / ".pair.lock"):
+    with locks.exclusive(names.inside(folder, folder / ".pair.lock")):
         yield
 
 
@@ -183,10 +186,15 @@ class PairStore:
         self.secrets: frozenset[str] = frozenset()
 
     # --- paths ------------------------------------------------------------------------------------------------
+    def path(self, *parts: str) -> Path:
+        """A path under the folder, checked to stay inside it once links are followed: every file and folder the
+        store opens, creates or removes comes from here (a linked ``cache/base`` or ``.tmp`` that leads elsewhere is
+        refused in one line, never written through)."""
+        return names.inside(self.root, self.root.joinpath(*parts))
+
     def unit_dir(self, role: str, task: str) -> Path:
         """``<role>/<task>``: both names checked, so no unit is ever written outside the folder."""
-        unit = self.root / _role(role) / names.check(task, "task", str(self.root / PAIR_FILE))
-        return names.inside(self.root, unit)  # a linked task folder must not lead out either
+        return self.path(_role(role), names.check(task, "task", str(self.root / PAIR_FILE)))
 
     def samples_path(self, role: str, task: str) -> Path:
         return self.unit_dir(role, task) / "samples.jsonl"
@@ -197,39 +205,40 @@ class PairStore:
 
     def worker_log(self, roles: list[str], number: int) -> Path:
         """The log of one model worker: ``<first role>/worker_<roles>_<host>-<pid>_<n>.log``."""
-        return self.root / _role(roles[0]) / f"worker_{'+'.join(map(_role, roles))}_{process_tag()}_{number}.log"
+        return self.path(_role(roles[0]), f"worker_{'+'.join(map(_role, roles))}_{process_tag()}_{number}.log")
 
     def request_cache(self, role: str, task: str) -> Path:
-        """lm-eval's ``--use_cache`` prefix for one unit (its folder is created)."""
-        path = Path(self.request_cache_template(role).replace("{task}", names.check(task, "task")))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        """lm-eval's ``--use_cache`` prefix for one unit (its folder is created, inside the folder)."""
+        folder = self.path("cache", _role(role), names.check(task, "task"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return names.inside(self.root, folder) / "lm_cache"
 
     def request_cache_template(self, role: str) -> str:
-        """:meth:`request_cache` with ``{task}`` for the task: for a worker that learns its tasks one at a time."""
-        return str(self.root / "cache" / _role(role) / "{task}" / "lm_cache")
+        """:meth:`request_cache` with ``{task}`` for the task: for a worker that learns its tasks one at a time (the
+        parent creates and checks each unit's folder before it hands the unit out)."""
+        return str(self.path("cache", _role(role)) / "{task}" / "lm_cache")
 
     def scratch(self, name: str) -> Path:
         """An empty folder under this process's own scratch space (``.tmp/<host>-<pid>/<name>``)."""
-        own = self.root / ".tmp" / process_tag()
-        folder = own / names.check(name, "scratch folder")
+        own = self.path(".tmp", process_tag())
+        folder = self.path(".tmp", process_tag(), names.check(name, "scratch folder"))
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        os.chmod(own, 0o700)  # lm-eval's own results (model args and all) pass through here: the owner's only
+        os.chmod(names.inside(self.root, own), 0o700)  # lm-eval's own results (model args and all) pass through here
         return folder
 
     def clear_scratch(self, everyone: bool = False) -> None:
         """Remove this process's scratch space (``everyone``: all of ``.tmp``, for a compare that is alone)."""
-        target = self.root / ".tmp" if everyone else self.root / ".tmp" / process_tag()
+        target = self.path(".tmp") if everyone else self.path(".tmp", process_tag())
         shutil.rmtree(target, ignore_errors=True)
         with contextlib.suppress(OSError):
-            (self.root / ".tmp").rmdir()  # gone when no one else has scratch left
+            self.path(".tmp").rmdir()  # gone when no one else has scratch left
 
     def claim(self, role: str, task: str) -> Claim | str:
         """Lock one unit for this process: a :class:`Claim` to release after its commit, or who holds it now."""
         if not locks.AVAILABLE:
             return Claim(None)
-        f = locks.open_lock_file(self.unit_dir(role, task) / ".claim")
+        f = locks.open_lock_file(names.inside(self.root, self.unit_dir(role, task) / ".claim"))
         if not locks.try_lock(f):
             holder = locks.holder(f)
             f.close()
@@ -277,8 +286,8 @@ class PairStore:
                             "choose another --output, or pass --force to replace them")
         _refuse_foreign(self.root, record, True, f"{PAIR_FILE} (not a compare folder, or a multi-pair folder)", force)
         for role in changed:
-            shutil.rmtree(self.root / role, ignore_errors=True)
-            shutil.rmtree(self.root / "cache" / role, ignore_errors=True)
+            shutil.rmtree(self.path(role), ignore_errors=True)
+            shutil.rmtree(self.path("cache", role), ignore_errors=True)
         previous = list((record or {}).get("tasks") or [])
         self.clear_scratch(everyone=alone)
         new = {
@@ -329,40 +338,72 @@ class PairStore:
 
     def loads(self) -> list[dict[str, Any]]:
         try:
-            lines = (self.root / LOAD_LOG).read_text(encoding="utf-8").splitlines()
-        except OSError:
+            return jsonl.read_rows(self.path(LOAD_LOG))
+        except ConjError:
             return []
-        return [json.loads(line) for line in lines if line.strip()]
 
     def _append(self, name: str, record: dict[str, Any]) -> None:
-        # One short line per write, with O_APPEND: lines from several processes do not interleave.
-        with open(self.root / name, "a", encoding="utf-8") as f:
-            f.write(json.dumps(redact.redact(record, self.secrets)) + "\n")
+        jsonl.append(self.path(name), redact.redact(record, self.secrets))
 
     def _write_json(self, path: Path, obj: Any) -> Any:
-        """Every JSON file of the folder is written here: credentials masked (:mod:`conj_harness.files.redact`).
-        Returns what was written."""
+        """Every JSON file of the folder is written here: credentials masked (:mod:`conj_harness.files.redact`),
+        the path checked to stay inside the folder. Returns what was written."""
         clean = redact.redact(obj, self.secrets)
-        atomic.write_json(path, clean)
+        atomic.write_json(names.inside(self.root, path), clean)
         return clean
 
     # --- units ------------------------------------------------------------------------------------------------
-    def state(self, role: str, task: str, identity: dict[str, Any] | None) -> UnitState:
-        """``done`` (committed under ``identity``; any identity when it is None), ``failed`` or ``pending``."""
+    def status(self, role: str, task: str, identity: dict[str, Any] | None = None,
+               fingerprint: TaskFingerprint | None = None) -> UnitStatus:
+        """Where a unit stands. ``done``: committed under ``identity`` (any, when None), its files as committed
+        (sizes, sample count and sha256 checked) and - given a ``fingerprint`` - made by the same task; a unit that
+        was committed but fails a check is ``pending`` again, with the reason."""
         unit = self.unit_dir(role, task)
-        done = read_json_or_none(unit / "done.json")
-        if isinstance(done, dict) and (identity is None or done.get("identity") == identity) \
-                and (unit / "samples.jsonl").is_file():
-            return "done"
-        return "failed" if (unit / "failed.json").is_file() else "pending"
+        done_file = unit / "done.json"
+        if done_file.exists():
+            done = read_json_or_none(done_file)
+            if not isinstance(done, dict):
+                return UnitStatus("pending", "its done.json cannot be read")
+            if identity is None or done.get("identity") == identity:
+                reason = _verify_files(unit, done)
+                if reason is None and fingerprint is not None:
+                    reason = fingerprint.changes(done.get("task_fingerprint"))
+                    reason = None if reason is None else f"its task changed since it ran: {reason}"
+                if reason is None:
+                    return UnitStatus("done")
+                return UnitStatus("pending", reason)
+        return UnitStatus("failed") if (unit / "failed.json").is_file() else UnitStatus("pending")
+
+    def state(self, role: str, task: str, identity: dict[str, Any] | None,
+              fingerprint: TaskFingerprint | None = None) -> UnitState:
+        """``done``, ``failed`` or ``pending`` (see :meth:`status`)."""
+        return self.status(role, task, identity, fingerprint).state
 
     def commit(self, role: str, task: str, results: dict[str, Any], samples: bytes, done: dict[str, Any]) -> None:
-        """Write one unit's results and samples, then ``done.json`` (the commit point)."""
+        """Write one unit's results and samples, then ``done.json`` (the commit point), which records the sample
+        count and the sha256 of both files: a resume trusts only files that are still exactly these."""
         unit = self.unit_dir(role, task)
-        self._write_json(unit / "results.json", results)  # lm-eval's: its config and task metadata hold the args
-        atomic.write_bytes(unit / "samples.jsonl", redact.redact_bytes(samples, self.secrets, keys=False))
+        self._write_json(unit / "results.json", results)  # lm-eval's: its config holds the model args
+        clean_samples = redact.redact_bytes(samples, self.secrets, keys=False)
+        atomic.write_bytes(unit / "samples.jsonl", clean_samples)
         (unit / "failed.json").unlink(missing_ok=True)
-        self._write_json(unit / "done.json", {"role": role, "task": task, **done, "finished_at": _now()})
+        results_bytes = (unit / "results.json").read_bytes()
+        self._write_json(unit / "done.json", {
+            "role": role, "task": task, **done, "n_samples": count_records(clean_samples),
+            "files": {"samples.jsonl": _sha256(clean_samples), "results.json": _sha256(results_bytes)},
+            "finished_at": _now()})
+
+    def done_record(self, role: str, task: str) -> dict[str, Any]:
+        """A committed unit's ``done.json`` (``{}`` when it has none)."""
+        record = read_json_or_none(self.unit_dir(role, task) / "done.json")
+        return record if isinstance(record, dict) else {}
+
+    def set_identity(self, role: str, task: str, identity: dict[str, Any]) -> None:
+        """Give a committed unit a new identity (a judge change that does not touch its task's files)."""
+        done_file = self.unit_dir(role, task) / "done.json"
+        record = read_json_or_none(done_file)
+        if isinstance(record, dict):
+            self._write_json(done_file, {**record, "identity": identity})
 
     def record_failure(self, role: str, task: str, failure: dict[str, Any]) -> None:
         self._write_json(self.unit_dir(role, task) / "failed.json",
@@ -382,11 +423,47 @@ class PairStore:
         for task in tasks:  # an edited pair.json must not point the store (or a rejudge) outside the folder
             names.check(task, "task", str(self.root / PAIR_FILE))
         for role in ROLES:
-            role_dir = self.root / role
+            role_dir = self.path(role)
             found = sorted(p.name for p in role_dir.iterdir() if p.is_dir() and names.is_safe(p.name)) \
                 if role_dir.is_dir() else []
             tasks += [t for t in found if t not in tasks]
         return tasks
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    """A unit's state and, for a committed unit that cannot be trusted any more, why (it will run again)."""
+
+    state: UnitState
+    reason: str | None = None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def count_records(data: bytes) -> int:
+    """The records of a JSONL file's bytes (split at ``\\n`` only, as :mod:`conj_harness.files.jsonl` reads it)."""
+    return sum(1 for line in data.split(b"\n") if line.strip())
+
+
+def _verify_files(unit: Path, done: dict[str, Any]) -> str | None:
+    """None when the unit's files are exactly what ``done.json`` recorded; else what is wrong, in words."""
+    files = done.get("files")
+    if not isinstance(files, dict):
+        return "it was committed by an older conj-harness, which recorded no file digests"
+    for name in ("samples.jsonl", "results.json"):
+        try:
+            data = (unit / name).read_bytes()
+        except OSError:
+            return f"its {name} is missing"
+        if not data.strip():
+            return f"its {name} is empty"
+        if name == "samples.jsonl" and count_records(data) != done.get("n_samples"):
+            return f"its samples.jsonl holds {count_records(data)} samples, not the {done.get('n_samples')} committed"
+        if _sha256(data) != files.get(name):
+            return f"its {name} is not the file that was committed (edited, or cut short)"
+    return None
 
 
 def _without_judge(identity: Any) -> Any:

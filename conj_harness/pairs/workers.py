@@ -14,6 +14,7 @@ tasks. :func:`run_unit` is the one-process-per-unit path (``--process-per task``
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -24,15 +25,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conj_harness.files import atomic, redact
 from conj_harness.lmeval import compat, outputs, protocol
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import Claim, PairStore, process_tag
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from conj_harness.lmeval.preflight import TaskFingerprint
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,8 +58,11 @@ UnitCallback = Callable[[UnitResult, Callable[[str], None]], None]
 class UnitQueue:
     """A pair's pending units, handed out one at a time and claimed first (see the module docstring)."""
 
-    def __init__(self, spec: PairSpec, store: PairStore, pending: dict[str, list[str]]) -> None:
+    def __init__(self, spec: PairSpec, store: PairStore, pending: dict[str, list[str]],
+                 fingerprints: dict[str, TaskFingerprint] | None = None) -> None:
         self.spec, self.store = spec, store
+        #: What each task is (its rendered config and data), recorded with each unit committed.
+        self.fingerprints = dict(fingerprints or {})
         self.pending = {role: list(tasks) for role, tasks in pending.items()}
         #: Units another process held when this one came to them: (role, task, holder).
         self.busy: list[tuple[str, str, str]] = []
@@ -78,11 +84,16 @@ class UnitQueue:
                 self.busy.append((role, task, claim))
                 self.skipped.append((role, task))
                 continue
-            if self.store.state(role, task, identity) == "done":  # finished by another process meanwhile
-                claim.release()
+            if self.store.state(role, task, identity, self.fingerprints.get(task)) == "done":
+                claim.release()  # finished by another process meanwhile
                 self.done_elsewhere.append((role, task))
                 self.skipped.append((role, task))
                 continue
+            try:
+                self.store.request_cache(role, task)  # its folder made and checked here: the worker only opens it
+            except BaseException:
+                claim.release()
+                raise
             return task, claim
         return None
 
@@ -100,7 +111,7 @@ def _tail(log: Path, lines: int = 40) -> str:
 
 
 def commit_output(spec: PairSpec, store: PairStore, role: str, task: str, output: Path, seconds: float,
-                  log: Path) -> UnitResult:
+                  log: Path, fingerprint: TaskFingerprint | None = None) -> UnitResult:
     """Commit one task's lm-eval output folder to the store (done.json last)."""
     from conj_harness.errors import ConjError
 
@@ -113,9 +124,11 @@ def commit_output(spec: PairSpec, store: PairStore, role: str, task: str, output
     results = outputs.read_results(run.results[task])
     samples = run.samples[task].read_bytes()
     metrics = outputs.task_metrics(results, task)
+    if not samples.strip():
+        return record_failure(store, role, task, "lm-eval wrote an empty samples file", None, [], seconds, log)
     store.commit(role, task, outputs.results_for_task(results, task), samples, {
-        "n_samples": sum(1 for line in samples.splitlines() if line.strip()), "metrics": metrics,
-        "seconds": round(seconds, 1), "log": store.relative(log), "identity": spec.identity(role),
+        "metrics": metrics, "seconds": round(seconds, 1), "log": store.relative(log), "identity": spec.identity(role),
+        "task_fingerprint": fingerprint.record() if fingerprint is not None else None,
     })
     shown = ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
     return UnitResult(role, task, True, seconds, shown, store.relative(log))
@@ -151,7 +164,8 @@ def eval_command(spec: PairSpec, role: str, task: str, out: Path, cache: Path) -
     return cmd
 
 
-def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelBar) -> UnitResult:
+def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelBar,
+             fingerprint: TaskFingerprint | None = None) -> UnitResult:
     """Run one (model, task) through ``conj-eval`` in its own process and commit it (the caller holds its claim)."""
     scratch = store.scratch(f"{role}__{task}")
     cmd = eval_command(spec, role, task, scratch, store.request_cache(role, task))
@@ -162,7 +176,7 @@ def run_unit(spec: PairSpec, store: PairStore, role: str, task: str, bar: ModelB
     seconds = time.monotonic() - start
     if rc != 0:
         return record_failure(store, role, task, f"lm-eval exited with status {rc}", rc, cmd, seconds, log)
-    return commit_output(spec, store, role, task, scratch, seconds, log)
+    return commit_output(spec, store, role, task, scratch, seconds, log, fingerprint)
 
 
 # --- a model worker ---------------------------------------------------------------------------------------------
@@ -323,8 +337,10 @@ class Worker:
             task, seconds = self.running["task"], time.monotonic() - self.running["start"]
             if kind == "done":
                 self.finish(commit_output(self.spec, self.store, role, task, Path(str(event.output)), seconds,
-                                          self.log))
+                                          self.log, self.queue.fingerprints.get(task)))
             else:
+                if atomic.is_disk_full(Exception(str(event.error))):  # every next unit would fail the same way
+                    raise OSError(errno.ENOSPC, f"No space left on device ({task}: {str(event.error)[:200]})")
                 self.finish(record_failure(self.store, role, task, str(event.error), None, self.cmd, seconds,
                                            self.log))
         elif kind == "role_failed":

@@ -26,7 +26,7 @@ from typing import Any
 from conj_harness.errors import ConjError
 from conj_harness.families.registry import FAMILIES
 from conj_harness.report import stats
-from conj_harness.report.inputs import PairData
+from conj_harness.report.inputs import PairData, task_difference
 
 #: The metric each shipped family's drop is measured on (see :class:`conj_harness.families.registry.Family`).
 PRIMARY_METRIC: dict[str, str] = {name: fam.primary_metric for name, fam in FAMILIES.items()}
@@ -156,6 +156,13 @@ def _task_row(task: str, data: PairData, metric: str | None, cfg: _Settings) -> 
     if t_samples is not None:
         row["tuned"] = _mean(_values(t_samples, metric, task))
     if b_samples is None or t_samples is None:
+        return row, None
+    differs = task_difference(data.base.fingerprints.get(task), data.tuned.fingerprints.get(task))
+    if differs is not None:  # results of two different tasks under one name: not a comparison
+        row["status"] = f"task differs between the models: {differs}"
+        row["base"] = row["tuned"] = None
+        cfg.warnings.append(f"{task}: the two models ran different versions of it ({differs}); not compared - "
+                            "re-run the stale side (conj-harness compare re-runs it)")
         return row, None
     try:
         paired = stats.pair_samples(b_samples, t_samples)

@@ -29,6 +29,9 @@ class Side:
     chat_template: bool | None = None
     model: str | None = None
     adapter: str | None = None
+    #: What each task was when it ran (a compare's ``done.json`` fingerprint, or a digest of an lm-eval results
+    #: file's task config and document hashes): the report pairs only tasks that are the same on both sides.
+    fingerprints: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +78,7 @@ def load_pair_dir(folder: str | Path) -> PairData:
             if state == "done":
                 side.samples[task] = first_filter(outputs.read_samples(store.samples_path(role, task)))
                 side.results[task] = store.results(role, task)
+                side.fingerprints[task] = store.done_record(role, task).get("task_fingerprint")
             elif state == "failed":
                 side.failed[task] = store.failure(role, task)
             else:
@@ -82,6 +86,18 @@ def load_pair_dir(folder: str | Path) -> PairData:
         sides[role] = side
     return PairData(name=record.get("name") or store.root.name, base=sides["base"], tuned=sides["tuned"],
                     tasks=tasks, meta=record, tokenizers=store.tokenizers(), pending=pending, source_dir=store.root)
+
+
+def task_difference(base: Any, tuned: Any) -> str | None:
+    """None when the two sides ran the same task (or one side does not say); else how they differ."""
+    from conj_harness.lmeval.preflight import TaskFingerprint
+
+    if base is None or tuned is None or base == tuned:
+        return None
+    b, t = TaskFingerprint.from_record(base), TaskFingerprint.from_record(tuned)
+    if b is not None and t is not None:
+        return t.changes(base) if b.digest != t.digest else None
+    return "its config or documents" if isinstance(base, str) and isinstance(tuned, str) else None
 
 
 def first_filter(samples: list[dict]) -> list[dict]:
@@ -101,6 +117,7 @@ def load_run(folder: str | Path, role: str = "run") -> Side:
     for task, path in run.samples.items():
         side.samples[task] = first_filter(outputs.read_samples(path))
         side.results[task] = outputs.read_results(run.results.get(task))
+        side.fingerprints[task] = outputs.task_digest(side.results[task], task)
     any_results = next((r for r in side.results.values() if r), {})
     side.model, side.adapter = outputs.model_from_config(any_results.get("config") or {})
     side.label = describe(side.model, side.adapter) if side.model else str(folder)

@@ -215,10 +215,9 @@ class TranslationCache:
                    "check_ok": None if ok is None else bool(ok), "check_reason": reason}
 
     def export_jsonl(self, path: str | os.PathLike) -> int:
-        from conj_harness.files import atomic
 
         rows = list(self.export_rows())
-        atomic.write_jsonl(path, rows)
+        jsonl.write(path, rows)
         return len(rows)
 
     def import_jsonl(self, path: str | os.PathLike) -> int:
