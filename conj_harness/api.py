@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from conj_harness.errors import ConjError
+from conj_harness.errors import ArgumentError, ConjError
 from conj_harness.judge.labels import Verdict
 from conj_harness.pairs.spec import PairSpec
 
@@ -88,6 +88,51 @@ class CompareResult:
         return not self.failed
 
 
+# --- argument checks: one line naming the argument, before anything runs ------------------------------------------
+
+
+def _texts(name: str, value: object, *, allow_none: bool = False, one: bool = False) -> list[Any]:
+    """A list of strings (``None`` items where ``allow_none``); a lone string only where ``one`` allows it - a
+    string is a sequence of characters, and judging each character is never what was meant."""
+    if isinstance(value, str):
+        if one:
+            return [value]
+        raise ArgumentError(f"{name}: expected a list of strings, got one string (wrap it: [{value[:40]!r}])")
+    if isinstance(value, (dict, set, frozenset, bytes)) or not isinstance(value, Sequence):
+        raise ArgumentError(f"{name}: expected a list of strings, got {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not (isinstance(item, str) or (allow_none and item is None)):
+            raise ArgumentError(f"{name}[{i}]: expected a string{' or None' if allow_none else ''}, got "
+                                f"{type(item).__name__} {item!r}"[:200])
+    return list(value)
+
+
+def _optional_text(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ArgumentError(f"{name}: expected a string or None, got {type(value).__name__}")
+
+
+def _path(name: str, value: object, optional: bool = False) -> None:
+    if (value is None and optional) or isinstance(value, (str, os.PathLike)):
+        return
+    raise ArgumentError(f"{name}: expected a folder path (str or pathlib.Path), got {type(value).__name__}")
+
+
+def _flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{name}: expected True or False, got {value!r}")
+
+
+def _choice(name: str, value: object, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ArgumentError(f"{name} {value!r}: expected one of {', '.join(map(repr, choices))}")
+
+
+def _count(name: str, value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ArgumentError(f"{name} {value!r}: expected a whole number of documents, 1 or more (or None for all)")
+
+
 def task_manager() -> Any:
     """lm-eval's ``TaskManager`` with the conj_* tasks (for ``lm_eval.simple_evaluate(task_manager=...)``)."""
     from conj_harness.lmeval.registration import task_manager as _task_manager
@@ -114,8 +159,19 @@ def conjugate(tasks: str | Sequence[str], to: str | Sequence[str], *, out: PathL
     from conj_harness.translation.layer import TranslationLayer
     from conj_harness.translators import get_backend
 
-    task_list = [tasks] if isinstance(tasks, str) else list(tasks)
-    given = [to] if isinstance(to, str) else list(to)
+    task_list = _texts("tasks", tasks, one=True)
+    given = _texts("to", to, one=True)
+    _path("out", out, optional=True)
+    _path("cache", cache, optional=True)
+    for label, value in (("backend", backend), ("include_path", include_path)):
+        _optional_text(label, value)
+    if data_files is not None and (not isinstance(data_files, dict) or not all(
+            isinstance(k, str) and isinstance(v, (str, os.PathLike)) for k, v in data_files.items())):
+        raise ArgumentError(f"data_files: expected a dict of split -> file path, e.g. {{'test': 'test.jsonl'}}, got "
+                            f"{data_files!r}"[:200])
+    _count("limit", limit)
+    _choice("answer_space", answer_space, ("english", "conjugate"))
+    _flag("force", force)
     names = [name.strip() for item in given for name in item.split(",") if name.strip()]
     if not task_list or not names:
         raise ConjError("conjugate needs at least one task and one conjugate (to=['leet', 'fr'])")
@@ -127,7 +183,8 @@ def conjugate(tasks: str | Sequence[str], to: str | Sequence[str], *, out: PathL
         return TranslationLayer(get_backend(name), TranslationCache(str(cache)) if cache else None)
 
     request = ConjugateRequest(tasks=task_list, conjugates=names, out_dir=Path(out) if out else user_tasks_dir(),
-                               answer_space=answer_space, include_path=include_path, data_files=dict(data_files or {}),
+                               answer_space=answer_space, include_path=include_path,
+                               data_files={k: str(v) for k, v in (data_files or {}).items()},
                                limit=limit, force=force, layer_factory=layer if languages else None, backend=name,
                                cache=str(Path(cache).resolve()) if cache else None)
     written = conjugate_tasks(request)
@@ -146,12 +203,17 @@ def judge_responses(responses: Sequence[str], *, requests: Sequence[str | None] 
     """
     from conj_harness.judge.registry import JudgeSpec, run_judge
 
-    n = len(responses)
-    request_list = list(requests) if requests is not None else [None] * n
-    lang_list = [langs] * n if langs is None or isinstance(langs, str) else list(langs)
+    response_list = _texts("responses", responses)
+    n = len(response_list)
+    request_list = _texts("requests", requests, allow_none=True) if requests is not None else [None] * n
+    lang_list = [langs] * n if langs is None or isinstance(langs, str) else _texts("langs", langs, allow_none=True)
+    for label, value in (("judge_model", judge_model), ("translator", translator)):
+        _optional_text(label, value)
+    if not isinstance(judge, str):
+        raise ArgumentError(f"judge: expected a judge name (a string), got {type(judge).__name__}")
     if len(request_list) != n or len(lang_list) != n:
         raise ConjError(f"judge: {n} responses but {len(request_list)} requests and {len(lang_list)} languages")
-    verdicts = run_judge(JudgeSpec(judge, judge_model, translator), list(responses), request_list, lang_list)
+    verdicts = run_judge(JudgeSpec(judge, judge_model, translator), response_list, request_list, lang_list)
     return [JudgeVerdict.of(v) for v in verdicts]
 
 
@@ -165,6 +227,12 @@ def compare(spec: PairSpec, output: PathLike, *, force: bool = False,
     """
     from conj_harness.comparison import compare_pair
 
+    if not isinstance(spec, PairSpec):
+        raise ArgumentError(f"spec: expected a conj_harness.PairSpec, got {type(spec).__name__}")
+    _path("output", output)
+    _flag("force", force)
+    _flag("progress", progress)
+    _choice("process_per", process_per, ("model", "task"))
     outcome = compare_pair(spec, output, force=force, progress=progress, process_per=process_per, metrics=metrics,
                            seed=seed, alpha=alpha)
     return CompareResult(Path(outcome.out), outcome.summary, len(outcome.ran), outcome.skipped,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conj_harness.pairs.runner import PairOutcome, run_pair, run_pairs
 from conj_harness.pairs.spec import PairSpec
-from conj_harness.report.analysis import check_metric_overrides
+from conj_harness.report.analysis import check_metric_overrides, check_stats_settings
 from conj_harness.report.render import render_multi_dir, render_pair_dir, warm_up
 
 __all__ = ["PairOutcome", "compare_pair", "compare_pairs", "rejudge_pair"]
@@ -27,6 +27,7 @@ def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = Fals
                  seed: int = 0, alpha: float = 0.05) -> PairOutcome:
     """Run (or resume) ``spec`` into ``out`` and write its report; the outcome carries the report's summary."""
     check_metric_overrides(metrics)  # before any model runs
+    check_stats_settings(n_boot, seed, alpha)
     render = functools.partial(render_pair_dir, metrics=metrics, n_boot=n_boot, seed=seed, alpha=alpha)
     return run_pair(spec, out, force=force, progress=progress, process_per=process_per, finish=render,
                     warm=warm_up)
@@ -37,6 +38,7 @@ def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: boo
                   n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> list[PairOutcome]:
     """Every pair into ``out/<name>/`` with its report, then ``cross_pair.csv`` / ``cross_pair.md`` in ``out``."""
     check_metric_overrides(metrics)  # before any model runs
+    check_stats_settings(n_boot, seed, alpha)
     stats = {"metrics": metrics, "n_boot": n_boot, "seed": seed, "alpha": alpha}
 
     def cross_pair(folder: Path) -> None:

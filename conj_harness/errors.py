@@ -27,5 +27,9 @@ class UnknownNameError(ConjError, KeyError):
         return str(self.args[0])
 
 
+class ArgumentError(ConjError, ValueError):
+    """A Python API call's argument of the wrong type or out of range (the message names the argument)."""
+
+
 class DataError(ConjError):
     """A dataset that cannot be found, downloaded or parsed."""

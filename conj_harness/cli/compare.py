@@ -42,10 +42,9 @@ def _metric_overrides(items: list[str] | None) -> dict[str, str]:
 
 
 def _stats_kwargs(args) -> dict:
-    if args.bootstrap < 1:
-        raise ConjError("--bootstrap must be at least 1")
-    if not 0 < args.alpha < 1:
-        raise ConjError("--alpha must be between 0 and 1")
+    from conj_harness.report.analysis import check_stats_settings
+
+    check_stats_settings(args.bootstrap, args.stats_seed, args.alpha, flags=True)
     return {"metrics": _metric_overrides(args.metric), "n_boot": args.bootstrap, "seed": args.stats_seed,
             "alpha": args.alpha}
 

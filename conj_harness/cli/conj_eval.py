@@ -14,6 +14,9 @@ from conj_harness.cli._errors import one_line_errors
 def main(argv: list[str] | None = None) -> None:
     """Run ``conj-eval`` with ``argv`` (default: the command line); user errors end with one line and status 2."""
     console = argv is None
+    from conj_harness.files.redact import redact_output
+
+    redact_output(sys.argv[1:] if argv is None else argv)  # no credential from the command line reaches a terminal
     with one_line_errors("conj-eval", "interrupted; nothing was written for the run in progress"):
         from conj_harness.lmeval.eval_cli import run
 

@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from conj_harness.files.redact import redact_output
+
+    redact_output(sys.argv[1:] if argv is None else argv)  # no credential from the command line reaches a terminal
     args = build_parser().parse_args(argv)
     _logging.setup()
     with one_line_errors("conj-harness", "interrupted; finished work is kept: run the same command again to resume"):

@@ -193,15 +193,22 @@ def use_merged_index(manager: Any, paths: Sequence[Path]) -> None:
 
 @contextlib.contextmanager
 def quiet_task_building() -> Iterator[None]:
-    """lm-eval's warnings while it builds tasks (a ``custom_dataset`` note per task, the few-shot fallback) are for
-    its own CLI; a check that only builds the tasks keeps them off the user's terminal."""
+    """lm-eval's warnings while it builds tasks (a ``custom_dataset`` note per task, the few-shot fallback) and the
+    datasets library's progress bars are for a run; a check that only builds the tasks keeps them off the user's
+    terminal."""
+    import datasets
+
     logger = logging.getLogger("lm_eval")
     level = logger.level
+    bars = datasets.is_progress_bar_enabled()
     logger.setLevel(logging.ERROR)
+    datasets.disable_progress_bars()  # "Generating test split": a data file read again since it changed
     try:
         yield
     finally:
         logger.setLevel(level)
+        if bars:
+            datasets.enable_progress_bars()
 
 
 def builtin_tasks_dir() -> Path:

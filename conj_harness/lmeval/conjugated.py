@@ -37,6 +37,7 @@ from conj_harness import conjugates
 from conj_harness.errors import ConjError
 from conj_harness.files import atomic, jsonl, names
 from conj_harness.lmeval import compat, conjugated_data
+from conj_harness.lmeval.preflight import build_error
 from conj_harness.lmeval.registration import (
     folders_mentioning,
     member_tasks,
@@ -190,31 +191,11 @@ def _load_task(name: str, entry: compat.IndexEntry, data_files: dict[str, str]) 
                             + " or ".join(f"{s}=PATH" for s in sorted(named)))
     assert entry.yaml_path is not None
     try:
-        return compat.build_task_from_yaml(entry.yaml_path, overrides)
-    except ImportError as e:  # the task's own Python helpers (ifeval: immutabledict), not its data
-        missing = getattr(e, "name", None) or str(e)
-        raise ConjError(f"cannot build {name}: its Python code needs the module {missing!r}, which is not installed "
-                        f"here ({type(e).__name__}: {str(e)[:150]}): pip install it (the task's README names its "
-                        "extras), then run again") from None
+        with compat.quiet_task_building():
+            return compat.build_task_from_yaml(entry.yaml_path, overrides)
     except Exception as e:  # noqa: BLE001 - datasets/hub errors come in many types; the message says what to do
-        if type(e).__module__.startswith("jinja2"):
-            raise ConjError(f"cannot build {name}: its prompt template fails ({type(e).__name__}: {str(e)[:200]}): "
-                            f"check doc_to_text / doc_to_target / doc_to_choice in {entry.yaml_path} (or the file "
-                            "it includes) against the documents' fields") from None
-        if data_files:
-            reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-            raise ConjError(f"cannot build {name} from --data-files ({type(e).__name__}: {reason}): the files were "
-                            "read; check that their fields are the ones the task's YAML reads") from None
-        cfg = entry.config
-        dataset = cfg.get("dataset_path") or "?"
-        if cfg.get("dataset_name"):
-            dataset += f" (config {cfg['dataset_name']})"
-        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise ConjError(
-            f"cannot load the documents of {name}: dataset {dataset} ({reason}). Mirror it on a machine with "
-            f"network access (`hf download --repo-type dataset {cfg.get('dataset_path')}`, then copy "
-            "the Hugging Face cache and set HF_DATASETS_OFFLINE=1), or give local files: --data-files "
-            "test=PATH[,train=PATH]") from None
+        raise build_error(name, e, entry.yaml_path, entry.config, data_files=bool(data_files),
+                          local_files="give local files: --data-files test=PATH[,train=PATH]") from None
 
 
 def _check_data_file(split: str, path: Path) -> None:

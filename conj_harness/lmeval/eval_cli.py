@@ -112,8 +112,12 @@ def apply_checkpoint_policy(model_args: dict[str, Any], paper_mode: bool) -> dic
     return {**model_args, "_bos_policy": choice.as_metadata()}
 
 
-def prepare(args: Any) -> None:
-    """Adjust parsed lm-eval arguments in place and check them before anything loads (see module docstring)."""
+def prepare(args: Any, build: bool = True) -> None:
+    """Adjust parsed lm-eval arguments in place and check them before anything loads (see module docstring).
+
+    ``build``: build every requested local task and render its prompts (:mod:`conj_harness.lmeval.preflight`), so a
+    task that cannot run is one line before the model loads; a compare's worker, whose parent did that, skips it.
+    """
     from conj_harness.lmeval import backend_checks, registration
 
     command = getattr(args, "command", None)
@@ -127,9 +131,9 @@ def prepare(args: Any) -> None:
         tasks = tasks.split(",")
     if not tasks:
         return  # `ls`, or tasks from a --config file: keep lm-eval's full index
-    index = compat.task_index(registration.search_paths(getattr(args, "include_path", None)))
+    include_path = getattr(args, "include_path", None)
+    index = _checked_index(tasks, include_path)
     local = sorted(index)
-    registration.check_conj_names(tasks, local)
     all_local = _resolves_locally(tasks, local)
     if all_local:
         compat.install_task_manager(registration.ConjTaskManager.without_builtins())
@@ -147,13 +151,42 @@ def prepare(args: Any) -> None:
     if bos_policy is not None:
         metadata["bos_policy"] = bos_policy
         args.metadata = metadata
+    _check_run_tasks(args, tasks, index, metadata, build, all_local)
+    if all_local:
+        backend_checks.check_context(model, model_args)
+
+
+def _checked_index(tasks: list[str], include_path: Any) -> dict[str, compat.IndexEntry]:
+    """The local task index, after the name checks every command shares: an unknown ``conj_*`` name (the valid ones
+    listed), a YAML that names a task but does not parse (its file and line), a name that shadows another."""
+    from conj_harness.lmeval import registration
+
+    index = compat.task_index(registration.search_paths(include_path))  # two folders defining one name: refused
+    local = sorted(index)
+    registration.check_conj_names(tasks, local)
+    for spec in tasks:  # a YAML file that names it but does not parse: lm-eval would call the name unknown
+        if not spec.endswith(".yaml") and not fnmatch.filter(local, spec):
+            registration.check_unreadable(spec, include_path)
+    registration.check_builtin_shadowing(index, include_path)
+    return index
+
+
+def _check_run_tasks(args: Any, tasks: list[str], index: dict[str, compat.IndexEntry], metadata: dict[str, Any],
+                     build: bool, all_local: bool) -> None:
+    """What a run's local tasks need, checked before the model loads: code they would run, their documents, the
+    judge of safety tasks, and (``build``) every task built with its prompts rendered."""
     unsafe = [t for t in local_tasks(tasks, index) if index[t].config.get("unsafe_code")]
-    if unsafe and not getattr(args, "confirm_run_unsafe_code", False):  # before the model loads, when we can see it
+    if unsafe and not getattr(args, "confirm_run_unsafe_code", False):
         raise _unsafe_code(unsafe[0])
     if check_task_data(tasks, index, metadata):
         record_judge(args, metadata)
-    if all_local:
-        backend_checks.check_context(model, model_args)
+    if build:
+        from conj_harness.lmeval.preflight import check_tasks
+
+        model_args = args.model_args if isinstance(args.model_args, dict) else _as_dict(args.model_args)
+        run_metadata = {**model_args, **_as_dict(getattr(args, "metadata", None))}  # what lm-eval's CLI gives tasks
+        check_tasks(local_tasks(tasks, index), getattr(args, "include_path", None), metadata=run_metadata,
+                    builtins=not all_local)
 
 
 def _redact_outputs(args: Any, since: float) -> None:
@@ -166,8 +199,10 @@ def _redact_outputs(args: Any, since: float) -> None:
 
     model_args = getattr(args, "model_args", None)
     model_args = model_args if isinstance(model_args, dict) else {}
-    secrets = redact.secret_values([",".join(f"{k}={v}" for k, v in model_args.items())])
-    if not any(redact.is_secret_key(k) for k in model_args) or not getattr(args, "output_path", None):
+    secrets = redact.secret_values([",".join(f"{k}={v}" for k, v in model_args.items())]) | redact.secrets_in_env()
+    urls = any(redact.redact_url(str(v)) != str(v) for v in model_args.values())
+    if not (secrets or urls or any(redact.is_secret_key(k) for k in model_args)) or \
+            not getattr(args, "output_path", None):
         return
     root = Path(args.output_path)
     for path in [*root.rglob("results_*.json"), *root.rglob("samples_*.jsonl")] if root.exists() else []:

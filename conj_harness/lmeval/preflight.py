@@ -38,8 +38,10 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def build_error(name: str, error: BaseException, yaml_path: Path | str | None = None,
-                config: dict[str, Any] | None = None, data_files: bool = False) -> ConjError:
-    """One line for ``error``, raised while ``name`` was built or its documents rendered."""
+                config: dict[str, Any] | None = None, data_files: bool = False,
+                local_files: str = "point the task's YAML at local files") -> ConjError:
+    """One line for ``error``, raised while ``name`` was built or its documents rendered (``local_files``: how this
+    command takes local data instead of a dataset it cannot download)."""
     where = f" in {yaml_path} (or the file it includes)" if yaml_path else ""
     if isinstance(error, ConjError):  # our own loaders already say what to do (a missing data folder, the mirror)
         return ConjError(f"{name}: {error}")
@@ -65,7 +67,7 @@ def build_error(name: str, error: BaseException, yaml_path: Path | str | None = 
     return ConjError(
         f"cannot load the documents of {name}: dataset {dataset} ({type(error).__name__}: {_first_line(error)}). "
         f"Mirror it on a machine with network access (`hf download --repo-type dataset {cfg.get('dataset_path')}`, "
-        "then copy the Hugging Face cache and set HF_DATASETS_OFFLINE=1), or give the task local files")
+        f"then copy the Hugging Face cache and set HF_DATASETS_OFFLINE=1), or {local_files}")
 
 
 def _first_line(error: BaseException) -> str:

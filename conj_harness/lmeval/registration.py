@@ -129,7 +129,8 @@ class ConjTaskManager(TaskManager):
         if not matched:
             for spec in task_list:
                 if not spec.endswith(".yaml"):
-                    raise unknown_task(spec, self.all_tasks)
+                    raise with_unreadable_yamls(unknown_task(spec, self.all_tasks), spec,
+                                                [Path(p) for p in self.include_path or []])
         return matched
 
 
@@ -223,13 +224,23 @@ def unreadable_yamls(name: str, roots: Iterable[Path]) -> list[str]:
     return found
 
 
+def check_unreadable(name: str, include_path=None) -> None:
+    """Raise when a YAML file of the user's folders mentions ``name`` but is not valid YAML (lm-eval skips such a
+    file, so the name would be reported unknown - or, for a built-in name, silently run lm-eval's task)."""
+    broken = unreadable_yamls(name, [*user_task_dirs(), *split_paths(include_path)])
+    if broken:
+        raise _unreadable(name, broken[0])
+
+
+def _unreadable(name: str, problem: str) -> ConjError:
+    return ConjError(f"unknown task {name!r}: the YAML file that mentions it is not valid YAML, so lm-eval skipped "
+                     f"it - fix {problem}")
+
+
 def with_unreadable_yamls(error: ConjError, name: str, roots: Iterable[Path]) -> ConjError:
     """``error``, or - when a YAML file that mentions ``name`` cannot be read - that file, line and problem."""
     broken = unreadable_yamls(name, roots)
-    if not broken:
-        return error
-    return ConjError(f"unknown task {name!r}: the YAML file that mentions it is not valid YAML, so lm-eval skipped "
-                     f"it - fix {broken[0]}")
+    return _unreadable(name, broken[0]) if broken else error
 
 
 def member_tasks(index: dict[str, compat.IndexEntry], name: str, seen: set[str] | None = None) -> list[str]:

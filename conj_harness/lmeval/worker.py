@@ -40,7 +40,7 @@ def _prepared_args(job: dict[str, Any]) -> argparse.Namespace:
     model_args = simple_parse_args_string(job["model_args"])  # typed as lm-eval's CLI types them
     args = argparse.Namespace(command="run", model=job["backend"], model_args=model_args, tasks=tasks,
                               include_path=job.get("include_path"), metadata=dict(job.get("metadata") or {}))
-    prepare(args)
+    prepare(args, build=False)  # the parent built and checked every task before it started this worker
     return args
 
 

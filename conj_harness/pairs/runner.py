@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from conj_harness.checkpoints import gguf
 from conj_harness.errors import ConjError
-from conj_harness.files import atomic, names
+from conj_harness.files import atomic, names, redact
 from conj_harness.files.signals import sigterm_as_exit
 from conj_harness.lmeval import compat
 from conj_harness.lmeval.registration import resolve_tasks
@@ -91,6 +91,7 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     if process_per not in PROCESS_PER:
         raise ConjError(f"process_per must be one of {', '.join(PROCESS_PER)}, not {process_per!r}")
     store = PairStore(out)
+    redact.remember(spec.secrets())  # a pairs file's credentials: masked on the terminal too
     check_local_paths(spec)  # every input is checked before any slow step (a GGUF conversion, a model load)
     check_adapter(spec)
     compat.check_version()
@@ -118,8 +119,10 @@ def disk_full_is_one_line(folder: Path) -> Iterator[None]:
         if not atomic.is_disk_full(e):
             raise
         kept = sum(1 for _ in folder.glob("*/*/done.json")) if folder.is_dir() else 0
-        raise ConjError(f"the disk holding {folder} is full (No space left on device): the {kept} finished runs there "
-                        "are kept; free some space, then run the same command again to resume") from None
+        said = f"the {kept} finished run{'s' if kept != 1 else ''} there {'are' if kept != 1 else 'is'} kept" if kept \
+            else "no run had finished yet"
+        raise ConjError(f"the disk holding {folder} is full (No space left on device): {said}; free some space, then "
+                        "run the same command again to resume") from None
 
 
 def _check_tasks(spec: PairSpec, tasks: list[str]) -> dict[str, TaskFingerprint]:

@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 
 from conj_harness.errors import ConjError
+from conj_harness.files import redact
 from conj_harness.pairs.spec import DEFAULT_TIMEOUT_S, ROLES, PairSpec
 
 __all__ = ["DEFAULT_TIMEOUT_S", "check_servers", "models_url", "server_url"]
@@ -53,12 +54,13 @@ def check_servers(spec: PairSpec, timeout: float = PROBE_TIMEOUT_S) -> None:
             raise ConjError(f"the {role} model needs its server's address for the {spec.backend} backend: "
                             f"--{role}-url http://HOST:PORT/v1/completions (or base_url= in the model args)")
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise ConjError(f"the {role} model's server address {url!r} is not an http(s) URL")
+            raise ConjError(f"the {role} model's server address {redact.redact_url(url)!r} is not an http(s) URL")
         _probe(role, spec.model(role), url, timeout)
 
 
 def _probe(role: str, model: str, url: str, timeout: float) -> None:
     probe = models_url(url)
+    url, shown_probe = redact.redact_url(url), redact.redact_url(probe)  # the messages name them: no credentials
     try:
         with urllib.request.urlopen(probe, timeout=timeout) as reply:  # http(s) only: checked above
             body = reply.read(2_000_000)
@@ -66,7 +68,7 @@ def _probe(role: str, model: str, url: str, timeout: float) -> None:
         return  # it answers (401 without a key, 404 without a model list): the requests will say the rest
     except (urllib.error.URLError, TimeoutError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise ConjError(f"the {role} model's server at {url} does not answer ({probe}: {reason}): start it, or "
+        raise ConjError(f"the {role} model's server at {url} does not answer ({shown_probe}: {reason}): start it, or "
                         f"check --{role}-url") from None
     try:
         served = [str(m.get("id")) for m in json.loads(body).get("data", []) if isinstance(m, dict)]

@@ -68,6 +68,7 @@ class PairSpec:
     tuned_url: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         check_backend(self.backend)
         if not self.base:
             raise ConjError("--base is required")
@@ -76,12 +77,38 @@ class PairSpec:
         if not self.tuned:
             self.tuned = self.base
         self._check_models()
-        if self.limit is not None and self.limit <= 0:
-            raise ConjError("--limit must be positive")
         given: object = self.tasks
         self.tasks = [given] if isinstance(given, str) else list(self.tasks)  # a lone name from Python callers
+        self.seed = check_seed(self.seed)
+        check_gen_kwargs(self.gen_kwargs)
+        check_batch_size(self.batch_size)
         judge = self.judge_spec()  # validates the name, and that a classifier has a model
         self.judge, self.judge_model, self.judge_translator = judge.name, judge.model, judge.translator
+
+    def _check_types(self) -> None:
+        """Each setting's type and range, in one line naming it (a script's PairSpec(limit="10") or tasks=[1])."""
+        for key in ("base", "tuned", "tuned_adapter", "backend", "model_args", "base_model_args", "tuned_model_args",
+                    "device", "gen_kwargs", "include_path", "name", "judge", "judge_model", "judge_translator",
+                    "base_url", "tuned_url"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise ConjError(f"{key} {value!r}: expected text (a str), not {type(value).__name__}")
+        for key in ("base_chat_template", "tuned_chat_template"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConjError(f"{key} {getattr(self, key)!r}: expected True or False")
+        tasks: object = self.tasks
+        if not isinstance(tasks, str) and (not isinstance(tasks, (list, tuple)) or
+                                           not all(isinstance(t, str) for t in tasks)):
+            raise ConjError(f"tasks {tasks!r}: expected task names (a list of str, or one str)")
+        limit: object = self.limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
+            raise ConjError(f"--limit {limit!r}: give a positive number of documents (or a fraction below 1)")
+        seed: object = self.seed
+        if isinstance(seed, int) and not isinstance(seed, bool):  # a script's PairSpec(seed=1)
+            self.seed = str(seed)
+        batch: object = self.batch_size
+        if isinstance(batch, int) and not isinstance(batch, bool):
+            self.batch_size = str(batch)
 
     def _check_models(self) -> None:
         """Local models: absolute paths; served ones: names as the server knows them, no adapter; args not twice."""
@@ -187,12 +214,14 @@ class PairSpec:
         return bos.decide(args)
 
     def recorded_model_args(self, role: str) -> str:
-        """The model args as written to ``pair.json``: credentials replaced by ``***``."""
+        """The model args as written to ``pair.json``: credentials (and those inside addresses) replaced by ``***``."""
         return redact.redact_args(self.lm_eval_model_args(role))
 
     def secrets(self) -> frozenset[str]:
-        """The credential values in the model args (:mod:`conj_harness.files.redact`): never written anywhere."""
-        return redact.secret_values([self.model_args, self.base_model_args, self.tuned_model_args])
+        """The credential values in the model args, the servers' addresses and the environment the clients read
+        (:mod:`conj_harness.files.redact`): never written or printed anywhere."""
+        return redact.secret_values([self.model_args, self.base_model_args, self.tuned_model_args, self.base_url,
+                                     self.tuned_url]) | redact.secrets_in_env()
 
     def label(self) -> str:
         tuned = self.tuned if not self.tuned_adapter else f"{self.tuned} + adapter {self.tuned_adapter}"
@@ -208,6 +237,55 @@ def check_backend(backend: str) -> None:
     types = compat.model_types()
     if backend not in types:
         raise ConjError(f"unknown backend {backend!r}: lm-eval's model types are {', '.join(types)}")
+
+
+#: lm-eval's generation settings with the type each must have (others pass through to the backend unchecked).
+GEN_KWARG_TYPES: dict[str, type] = {"max_gen_toks": int, "max_new_tokens": int, "min_tokens": int, "top_k": int,
+                                    "num_beams": int, "seed": int, "temperature": float, "top_p": float,
+                                    "min_p": float, "repetition_penalty": float, "do_sample": bool}
+
+
+def check_seed(seed: object) -> str:
+    """``--seed``: one whole number (all four of lm-eval's seeds), or four comma-separated (``None`` leaves one
+    unset) - checked here, not when a worker has loaded its model."""
+    text = str(seed)
+    parts = [p.strip() for p in text.split(",")]
+    if isinstance(seed, bool) or len(parts) not in (1, 4) or \
+            not all(re.fullmatch(r"[+-]?\d+|[Nn]one", p) for p in parts):
+        raise ConjError(f"--seed {seed!r}: give a whole number, or four comma-separated ones (python, numpy, torch, "
+                        f"few-shot; None leaves one unset), e.g. {DEFAULT_SEED}")
+    return text
+
+
+def check_gen_kwargs(gen_kwargs: str | None) -> None:
+    """``--gen-kwargs``: ``key=value`` pairs, the values of lm-eval's known settings of the right type."""
+    for item in (gen_kwargs or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ConjError(f"--gen-kwargs {item!r}: expected KEY=VALUE pairs, e.g. max_gen_toks=64,temperature=0")
+        wanted = GEN_KWARG_TYPES.get(key)
+        ok = True
+        if wanted is int:
+            ok = re.fullmatch(r"[+-]?\d+", value) is not None
+        elif wanted is float:
+            try:
+                float(value)
+            except ValueError:
+                ok = False
+        elif wanted is bool:
+            ok = value.lower() in ("true", "false")
+        if not ok:
+            assert wanted is not None
+            kind = {int: "a whole number", float: "a number", bool: "true or false"}[wanted]
+            raise ConjError(f"--gen-kwargs {key}={value}: {key} takes {kind}")
+
+
+def check_batch_size(batch_size: str | None) -> None:
+    if batch_size is not None and not re.fullmatch(r"[1-9]\d*|auto(:[1-9]\d*)?", str(batch_size)):
+        raise ConjError(f"--batch-size {batch_size!r}: give a positive whole number, auto or auto:N")
 
 
 def lora_rank(adapter: str) -> int | None:
@@ -232,6 +310,11 @@ def check_local_paths(spec: PairSpec) -> None:
     if spec.served:
         return  # the names are the server's
     for flag, value in (("--base", spec.base), ("--tuned", spec.tuned), ("--tuned-adapter", spec.tuned_adapter)):
+        path = Path(os.path.expanduser(value)) if value else None
+        if path is not None and path.is_file() and not (flag != "--tuned-adapter" and path.suffix == ".gguf"):
+            what = "a LoRA adapter folder (with adapter_config.json)" if flag == "--tuned-adapter" else \
+                "a model folder (with config.json), a Hugging Face id or a .gguf file"
+            raise ConjError(f"{flag} {value} is a file, not {what}")
         if not value or Path(os.path.expanduser(value)).exists():
             continue
         if str(value).startswith(("/", "./", "../", "~")):

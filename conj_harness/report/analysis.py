@@ -82,12 +82,29 @@ _SAMPLE_KEYS = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps
                 "prompt_hash", "target_hash"}
 
 
+def check_stats_settings(n_boot: object, seed: object, alpha: object, flags: bool = False) -> None:
+    """The statistics settings, checked before any model runs (``flags``: name them as command-line flags)."""
+    def name(flag: str, argument: str) -> str:
+        return flag if flags else argument
+
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ConjError(f"{name('--bootstrap', 'n_boot')} {n_boot!r}: give a whole number of resamples, 1 or more")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConjError(f"{name('--stats-seed', 'seed')} {seed!r}: give a whole number")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ConjError(f"{name('--alpha', 'alpha')} {alpha!r}: give a number between 0 and 1 (0.05 for 95% "
+                        "intervals)")
+
+
 def check_metric_overrides(overrides: dict[str, str] | None) -> None:
     """``--metric FAMILY=METRIC`` for a shipped family must name one of its metrics (read from its task template):
     checked before any model runs, not found in the samples after both have. Other families' metrics are known
     only from their samples (:func:`primary_metric` checks them there)."""
     import importlib.resources
 
+    if overrides is not None and (not isinstance(overrides, dict) or
+                                  not all(isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
+        raise ConjError(f"metrics {overrides!r}: give a dict of family name -> metric name, e.g. {{'xnli': 'acc'}}")
     for family, metric in (overrides or {}).items():
         if family not in FAMILIES:
             continue

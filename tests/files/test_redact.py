@@ -40,3 +40,56 @@ def test_samples_are_masked_by_value_only():
     generated = b'{"resps": [["the password: hunter2 is weak"]]}\n'
     assert redact.redact_bytes(generated, set(), keys=False) == generated  # a model's text is data
     assert redact.redact_bytes(SECRET.encode() + b"\n", {SECRET}, keys=False) == b"***\n"
+
+
+# --- by structure (issue 25, item 3) ------------------------------------------------------------------------------
+
+
+def test_an_authorization_value_is_masked_whole_not_just_its_scheme_word():
+    for line, kept in (("{'Authorization': 'Bearer sk-1'}", "{'Authorization': '***'}"),
+                       ('{"authorization": "Basic dXNlcjpwYXNz"}', '{"authorization": "***"}'),
+                       ("Authorization: Bearer abc.def-123", "Authorization: ***"),
+                       ("proxy-authorization: Digest qwerty", "proxy-authorization: ***"),
+                       ("request headers {'X-Api-Key': 'k-777', 'Host': 'h'}", "request headers {'X-Api-Key': '***', "
+                                                                                "'Host': 'h'}"),
+                       ("sent Bearer eyJhbGciOi.x.y to the server", "sent Bearer *** to the server")):
+        assert redact.redact_text(line) == kept, line
+
+
+def test_credentials_in_urls_are_removed_and_the_rest_kept():
+    cases = {"http://h:8000/v1/completions?key=QUERYKEY321": "http://h:8000/v1/completions?key=***",
+             "https://u:PASS@host/v1/completions": "https://***@host/v1/completions",
+             "https://s.blob/x?sv=2020&sig=abcDEF%2Bg&se=1": "https://s.blob/x?sv=2020&sig=***&se=1",
+             "http://h/v1?api_key=a1&model=m&access_token=t1": "http://h/v1?api_key=***&model=m&access_token=***",
+             "http://h:8000/v1/completions": "http://h:8000/v1/completions"}
+    for url, clean in cases.items():
+        assert redact.redact_url(url) == clean
+        assert redact.redact_text(f"GET {url} failed") == f"GET {clean} failed"
+    args = "model=m,base_url=http://u:PW123456@h/v1?key=QUERYKEY321,timeout=60"
+    assert redact.redact_args(args) == "model=m,base_url=http://***@h/v1?key=***,timeout=60"
+    assert redact.secret_values([args]) == {"PW123456", "QUERYKEY321"}
+
+
+def test_ordinary_words_in_error_text_stay_readable():
+    for text in ("header: invalid header length", "token: <unk>", "the api key field is empty",
+                 "KeyError: 'token'", "tokenizer: token ids 5, 6"):
+        assert redact.redact_text(text) == text
+
+
+def test_a_models_text_in_samples_is_never_rewritten_by_a_pattern():
+    generated = b'{"resps": [["see http://admin:hunter2@intranet/ and Authorization: Bearer abc"]]}\n'
+    assert redact.redact_bytes(generated, set(), keys=False) == generated
+
+
+def test_every_line_written_to_a_redacting_stream_is_masked():
+    import io
+
+    sink = io.StringIO()
+    stream = redact.RedactingStream(sink, {"ENVKEY-123456"})
+    stream.write("using ENVKEY-123456 at http://u:PASSWORD9@h/\n")
+    redact.remember(["LEARNED-98765"])
+    stream.write("then LEARNED-98765\n")
+    assert sink.getvalue() == "using *** at http://***@h/\nthen ***\n"
+    assert redact.secrets_in_env({"OPENAI_API_KEY": "sk-env-123456", "HOME": "/root"}) == {"sk-env-123456"}
+    assert redact.secrets_in_argv(["--tuned-url", "http://h/v1?key=QUERYKEY321", "--model-args",
+                                   "auth_token=TOKEN-4242"]) == {"QUERYKEY321", "TOKEN-4242"}

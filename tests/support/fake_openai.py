@@ -6,7 +6,9 @@ over real HTTP: ``POST /v1/completions`` with a prompt as text or token ids (lm-
 names are the models' folders, so lm-eval's client loads the same tokenizer by that name. ``/tokenizer_info`` is
 not served (lm-eval then tokenizes locally, as it does for most servers).
 
-``fail_status`` makes every completion answer that HTTP status (a server in trouble).
+``fail_status`` makes every completion answer that HTTP status (a server in trouble); with ``echo_headers`` the
+error body repeats the request's path and headers back, as some proxies and debug servers do - the way a client's
+credentials end up in its error messages.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 
 
 class FakeOpenAIServer:
-    def __init__(self, models: list[str], fail_status: int | None = None, broken: str | None = None) -> None:
+    def __init__(self, models: list[str], fail_status: int | None = None, broken: str | None = None,
+                 echo_headers: bool = False) -> None:
         self.names = [str(m) for m in models]
         self.fail_status = fail_status
+        self.echo_headers = echo_headers
         #: "not-json": completions answered with an HTML page; "no-choices": with an empty ``choices`` list
         self.broken = broken
         self.requests: list[dict[str, Any]] = []
@@ -54,7 +58,10 @@ class FakeOpenAIServer:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 if server.fail_status is not None:
-                    self._send(server.fail_status, {"error": {"message": "the server is overloaded"}})
+                    message = "the server is overloaded"
+                    if server.echo_headers:
+                        message += f"; request {self.path} with headers {dict(self.headers.items())}"
+                    self._send(server.fail_status, {"error": {"message": message}})
                     return
                 if server.broken == "not-json":
                     page = b"<html><body>Welcome to nginx!</body></html>"
