@@ -41,7 +41,8 @@ def models_url(url: str) -> str:
         if path.endswith(tail):
             path = path[: -len(tail)]
             break
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path + "/models", "", ""))
+    host = parts.netloc.rsplit("@", 1)[-1]  # no userinfo: urllib cannot send it, and the list needs no login
+    return urllib.parse.urlunsplit((parts.scheme, host, path + "/models", "", ""))
 
 
 def check_servers(spec: PairSpec, timeout: float = PROBE_TIMEOUT_S) -> None:
@@ -66,7 +67,7 @@ def _probe(role: str, model: str, url: str, timeout: float) -> None:
             body = reply.read(2_000_000)
     except urllib.error.HTTPError:
         return  # it answers (401 without a key, 404 without a model list): the requests will say the rest
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as e:  # ValueError: http.client's bad URL
         reason = getattr(e, "reason", e)
         raise ConjError(f"the {role} model's server at {url} does not answer ({shown_probe}: {reason}): start it, or "
                         f"check --{role}-url") from None

@@ -460,7 +460,8 @@ def _verify_files(unit: Path, done: dict[str, Any]) -> str | None:
         if not data.strip():
             return f"its {name} is empty"
         if name == "samples.jsonl" and count_records(data) != done.get("n_samples"):
-            return f"its samples.jsonl holds {count_records(data)} samples, not the {done.get('n_samples')} committed"
+            n = count_records(data)
+            return f"its samples.jsonl holds {n} sample{'s' if n != 1 else ''}, not the {done.get('n_samples')} committed"
         if _sha256(data) != files.get(name):
             return f"its {name} is not the file that was committed (edited, or cut short)"
     return None

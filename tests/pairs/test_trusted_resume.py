@@ -78,7 +78,9 @@ def test_a_committed_unit_that_was_emptied_cut_or_edited_runs_again(tiny_llama, 
     unit = out / "base" / "tinyqa"
     good = {name: (unit / name).read_bytes() for name in ("samples.jsonl", "results.json")}
     damage = [("samples.jsonl", b"", "its samples.jsonl is empty"),
-              ("samples.jsonl", good["samples.jsonl"][:-40], "its samples.jsonl holds 1 samples, not the 2"),
+              ("samples.jsonl", good["samples.jsonl"].split(b"\n")[0] + b"\n",
+               "its samples.jsonl holds 1 sample, not the 2 committed"),
+              ("samples.jsonl", good["samples.jsonl"][:-40], "its samples.jsonl is not the file that was committed"),
               ("samples.jsonl", good["samples.jsonl"].replace(b'"doc_id": 1', b'"doc_id": 7'),
                "its samples.jsonl is not the file that was committed"),
               ("results.json", b'{"results": ', "its results.json is not the file that was committed"),

@@ -17,6 +17,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class FakeOpenAIServer:
@@ -45,7 +46,7 @@ class FakeOpenAIServer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/v1/models":
+                if urlsplit(self.path).path.rstrip("/") == "/v1/models":
                     self._send(200, {"object": "list", "data": [{"id": n, "object": "model"} for n in server.names]})
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -54,7 +55,7 @@ class FakeOpenAIServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append({"path": self.path, "model": body.get("model")})
-                if self.path.rstrip("/") != "/v1/completions":
+                if urlsplit(self.path).path.rstrip("/") != "/v1/completions":  # a query (?key=...) is fine
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 if server.fail_status is not None:
