@@ -21,7 +21,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from conj_harness.errors import ConjError, DataError, UnknownNameError
+from conj_harness.errors import ArgumentError, ConjError, DataError, UnknownNameError
 
 if TYPE_CHECKING:
     from conj_harness.api import (
@@ -82,6 +82,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "FAMILIES",
+    "ArgumentError",
     "CompareResult",
     "ConjError",
     "Conjugate",

@@ -23,5 +23,5 @@ def test_importing_the_package_loads_neither_lm_eval_nor_torch():
 
 
 def test_all_lists_exactly_the_errors_and_the_lazy_names():
-    assert set(conj_harness.__all__) == {"ConjError", "DataError", "UnknownNameError", "__version__",
+    assert set(conj_harness.__all__) == {"ArgumentError", "ConjError", "DataError", "UnknownNameError", "__version__",
                                          *conj_harness._LAZY}

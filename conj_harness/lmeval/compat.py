@@ -113,24 +113,32 @@ def _first_file(entry: Any, index: dict[str, Any]) -> Path | None:
     return None
 
 
-def merged_index(paths: Iterable[Path]) -> dict[str, Any]:
+def merged_index(paths: Iterable[Path], roots: Sequence[Path] = ()) -> dict[str, Any]:
     """lm-eval's index entries of the task folders ``paths``, merged the way a user means them.
 
     lm-eval merges folders by letting a later one replace an earlier one's name with a warning on stderr: a user's
     ``task: conj_icl_en`` would silently replace the shipped task, and a language added to a family (its tasks carry
     the family's tag) would replace the family's tag with one holding only the new language. Here a tag defined in
     several folders holds all their tasks, and any other name defined in two folders is refused
-    (:class:`ShadowedTaskError`, naming both files). The same folder given twice is read once.
+    (:class:`ShadowedTaskError`, naming both files). The same folder given twice is read once. ``roots``: the task
+    folders ``paths`` were picked from (sub-folders of them); two of one root's sub-folders that share a name are
+    one folder to lm-eval, which keeps the first.
     """
     check_version()
     from lm_eval.tasks._index import Entry, Kind, TaskIndex
 
-    roots: list[Path] = []
+    folders: list[Path] = []
     for path in paths:
-        if Path(path).resolve() not in [r.resolve() for r in roots]:
-            roots.append(Path(path))
+        if Path(path).resolve() not in [r.resolve() for r in folders]:
+            folders.append(Path(path))
+    tops = [Path(r).resolve() for r in roots]
+
+    def top(entry: Any) -> Path | None:
+        file = Path(entry.yaml_path).resolve() if entry.yaml_path is not None else None
+        return next((t for t in tops if file is not None and t in file.parents), None)
+
     merged: dict[str, Any] = {}
-    for root in roots:
+    for root in folders:
         found = TaskIndex.build([root])
         for name, entry in found.items():
             old = merged.get(name)
@@ -141,6 +149,8 @@ def merged_index(paths: Iterable[Path]) -> dict[str, Any]:
             elif old.yaml_path is not None and entry.yaml_path is not None and \
                     Path(old.yaml_path).resolve() == Path(entry.yaml_path).resolve():
                 continue  # one file reached through two folders (an include path inside another)
+            elif top(old) is not None and top(old) == top(entry):
+                continue  # two sub-folders of one task folder: lm-eval indexes them as one and keeps the first
             else:
                 kinds = {Kind.TASK: "task", Kind.PY_TASK: "task", Kind.GROUP: "group", Kind.TAG: "tag"}
                 raise ShadowedTaskError(
@@ -151,14 +161,14 @@ def merged_index(paths: Iterable[Path]) -> dict[str, Any]:
     return merged
 
 
-def task_index(paths: Iterable[Path]) -> dict[str, IndexEntry]:
+def task_index(paths: Iterable[Path], roots: Sequence[Path] = ()) -> dict[str, IndexEntry]:
     """Every task, group and tag defined by the YAML files under ``paths`` (lm-eval's built-ins excluded), merged
     as :func:`merged_index` merges them."""
     from lm_eval.tasks._index import Kind
 
     kinds = {Kind.TASK: "task", Kind.PY_TASK: "task", Kind.GROUP: "group", Kind.TAG: "tag"}
     out: dict[str, IndexEntry] = {}
-    for name, entry in merged_index(paths).items():
+    for name, entry in merged_index(paths, roots).items():
         kind = kinds.get(entry.kind, "unknown")
         members: list[str] = []
         if kind == "tag":

@@ -112,13 +112,11 @@ def _narrow_index(names: Sequence[str], include_path: str | None) -> dict[str, c
     """An index of only the folders that define ``names``, when that settles them: lm-eval's full index reads
     ~14,000 YAML files (15 s); a task or group whose members are all found needs only its own folders. Tags, whose
     members may inherit the tag through an include anywhere, and anything not settled take the full index."""
-    folders = _folders_naming(names, [compat.builtin_tasks_dir(), *search_paths(include_path)])
+    roots = [compat.builtin_tasks_dir(), *search_paths(include_path)]
+    folders = _folders_naming(names, roots)
     if folders is None:
         return None
-    try:
-        index = compat.task_index(folders)
-    except compat.ShadowedTaskError:  # two folders of one root (lm-eval's) may share a name: the full index decides
-        return None
+    index = compat.task_index(folders, roots)
     pending, seen = list(names), set()
     while pending:
         name = pending.pop()

@@ -461,7 +461,8 @@ def _verify_files(unit: Path, done: dict[str, Any]) -> str | None:
             return f"its {name} is empty"
         if name == "samples.jsonl" and count_records(data) != done.get("n_samples"):
             n = count_records(data)
-            return f"its samples.jsonl holds {n} sample{'s' if n != 1 else ''}, not the {done.get('n_samples')} committed"
+            return f"its samples.jsonl holds {n} sample{'s' if n != 1 else ''}, not the {done.get('n_samples')} " \
+                "committed"
         if _sha256(data) != files.get(name):
             return f"its {name} is not the file that was committed (edited, or cut short)"
     return None

@@ -33,7 +33,7 @@ def test_store_paths_refuse_bad_tasks_roles_and_links(tmp_path):
     outside.mkdir()
     (tmp_path / "pair" / "base").mkdir(parents=True)
     (tmp_path / "pair" / "base" / "linked").symlink_to(outside)
-    with pytest.raises(ConjError, match="is a link to .*victim, outside"):
+    with pytest.raises(ConjError, match=r"is a link to .*victim, outside"):
         store.unit_dir("base", "linked")
     with pytest.raises(ConjError, match=r"pair name '\.\./p'"):
         MultiPairStore(tmp_path / "multi").pair("../p")

@@ -66,7 +66,7 @@ def test_a_conjugated_tasks_yaml_reads_back_as_written(until, samples, alias):
               "generation_kwargs": {"until": until}, "fewshot_config": {"samples": samples}}
     import yaml
 
-    assert yaml.load(dump_yaml(config, "conj_x_leet"), Loader=_Loader) == config  # noqa: S506 - a SafeLoader
+    assert yaml.load(dump_yaml(config, "conj_x_leet"), Loader=_Loader) == config
 
 
 @SETTINGS

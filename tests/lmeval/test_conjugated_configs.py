@@ -160,13 +160,19 @@ def test_a_generated_choice_and_a_custom_filter_function(tmp_path):
     assert {inst.filtered_resps["shout"] for inst in task.instances} == {"YES"}  # leet -> inverse -> shout
 
 
-def test_a_task_redefined_in_an_include_path_wins_as_in_lm_eval(tmp_path):
+def test_a_task_redefined_in_an_include_path_is_refused_naming_both_files(tmp_path):
+    """lm-eval lets the include path's copy silently replace the built-in; results stored under the name would then
+    mean either task (issue 25). Under another name the copy is fine."""
     mine = tmp_path / "mine"
     mine.mkdir()
     gsm8k = compat.builtin_tasks_dir() / "gsm8k" / "gsm8k.yaml"
     (mine / "gsm8k.yaml").write_text(f"include: {gsm8k}\ntask: gsm8k\ndescription: 'mine'\n")
-    narrow = _narrow_index(["gsm8k"], str(mine))
-    assert narrow is not None and narrow["gsm8k"].yaml_path == mine / "gsm8k.yaml"
+    with pytest.raises(compat.ShadowedTaskError, match=f"{mine / 'gsm8k.yaml'} defines the task 'gsm8k', which "
+                                                      f"{gsm8k} already defines"):
+        _narrow_index(["gsm8k"], str(mine))
+    (mine / "gsm8k.yaml").write_text(f"include: {gsm8k}\ntask: gsm8k_mine\ndescription: 'mine'\n")
+    narrow = _narrow_index(["gsm8k_mine"], str(mine))
+    assert narrow is not None and narrow["gsm8k_mine"].yaml_path == mine / "gsm8k.yaml"
 
 
 @pytest.mark.parametrize("limit", ["0", "-3"])

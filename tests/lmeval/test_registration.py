@@ -65,3 +65,24 @@ def test_lm_eval_ships_no_conj_names():
     """The built-in shadowing check skips ``conj_*`` names: they must be ours alone."""
     names = [p for p in Path(compat.builtin_tasks_dir()).rglob("*.yaml") if "conj_" in p.read_text(errors="replace")]
     assert names == []
+
+
+def test_globs_over_a_group_and_its_members_give_each_task_once(tmp_path):
+    from conj_harness.lmeval.registration import resolve_tasks
+
+    include = tmp_path / "inc"
+    qa_task(include, "tinyqa_a")
+    qa_task(include, "tinyqa_b")
+    (include / "_group.yaml").write_text("group: tinyqa_all\ntask:\n  - tinyqa_a\n  - tinyqa_b\n")
+    assert resolve_tasks(["tinyqa*"], str(include)) == ["tinyqa_a", "tinyqa_b"]  # the group and both members
+    assert resolve_tasks(["tinyqa_b", "tinyqa_all", "tinyqa_*"], str(include)) == ["tinyqa_b", "tinyqa_a"]
+
+
+def test_conjugating_with_a_user_task_named_like_a_builtin_is_refused_naming_both_files(tmp_path):
+    from conj_harness.lmeval.conjugated import resolve_sources
+
+    mine = qa_task(tmp_path / "inc", "gsm8k")
+    with pytest.raises(compat.ShadowedTaskError, match=r"gsm8k\.yaml defines the task 'gsm8k', which .*"
+                                                       r"lm_eval/tasks/gsm8k/gsm8k\.yaml already defines") as error:
+        resolve_sources(["gsm8k"], str(tmp_path / "inc"))
+    assert str(mine) in str(error.value)

@@ -4,7 +4,6 @@ relabels a compare folder or a copy of an lm-eval folder, and `judge-eval` measu
 from __future__ import annotations
 
 import hashlib
-import hashlib
 import json
 from pathlib import Path
 
