@@ -18,14 +18,13 @@ Wiring: ``register(sub)`` adds the subcommand to an argparse sub-parser set; the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from conj_harness.errors import ConjError
-from conj_harness.files import jsonl, text
+from conj_harness.files import jsonl, redact, text
 
 if TYPE_CHECKING:
     from conj_harness.judge.registry import JudgeSpec
@@ -60,7 +59,7 @@ def run_judge(args: argparse.Namespace, stdin: IO[str] | None = None, stdout: IO
     """The ``judge`` command: read JSONL, judge all lines in one batch, write JSONL."""
     from conj_harness.judge.registry import run_judge as judge_batch
 
-    stdout = stdout if stdout is not None else sys.stdout
+    stdout = stdout if stdout is not None else redact.data_stdout()  # responses are data: never rewritten
     stderr = stderr if stderr is not None else sys.stderr
     spec = _judge_spec(args)
     rows = _read_rows(text.stdin_lines() if stdin is None else stdin)  # the real stdin: strictly UTF-8
@@ -72,7 +71,7 @@ def run_judge(args: argparse.Namespace, stdin: IO[str] | None = None, stdout: IO
         out = dict(row)
         out[label_key] = verdict.label
         out["evidence"] = {"stage": verdict.stage, **verdict.evidence}
-        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.write(jsonl.dumps(out) + "\n")
     stdout.flush()
     counts = {label: sum(1 for v in verdicts if v.label == label) for label in ("REFUSE", "ANSWER", "AMBIGUOUS")}
     print(f"judged {len(verdicts)} responses: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=stderr)

@@ -9,6 +9,7 @@ from pathlib import Path
 from conj_harness.cli import _logging
 from conj_harness.cli._errors import one_line_errors
 from conj_harness.errors import ConjError
+from conj_harness.files import redact
 
 
 def _tasks_dir(_args: argparse.Namespace) -> None:
@@ -87,8 +88,9 @@ def _translate(args) -> None:
     lines = stdin_lines()  # strictly UTF-8: a bad line is an error naming it, never altered
     layer = _layer(args, source.name, target.name)
     out = layer.translate(lines, source.name, target.name)
-    sys.stdout.write("".join(line.replace("\n", " ") + "\n" for line in out))
-    sys.stdout.flush()
+    stdout = redact.data_stdout()  # translations are data: never rewritten by the terminal's redaction
+    stdout.write("".join(line.replace("\n", " ") + "\n" for line in out))
+    stdout.flush()
     _report(layer)
 
 
@@ -280,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from conj_harness.files.redact import redact_output
-
-    redact_output(sys.argv[1:] if argv is None else argv)  # no credential from the command line reaches a terminal
+    redact.redact_output(sys.argv[1:] if argv is None else argv)  # no credential of the command line reaches a terminal
     args = build_parser().parse_args(argv)
     _logging.setup()
     with one_line_errors("conj-harness", "interrupted; finished work is kept: run the same command again to resume"):

@@ -47,12 +47,12 @@ _URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`,]+""")
 _KEYS = "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
 _HEADERS = "|".join(re.escape(h) for h in sorted(SECRET_HEADERS, key=len, reverse=True))
 #: ``key=value`` (model-argument syntax, a query string), the value up to a separator.
-_KEY_EQUALS = re.compile(r"""(?i)(?<![\w-])(""" + _KEYS + r""")(\s*=\s*)(["']?)([^,\s"'}\])&;]+)""")
+_KEY_EQUALS = re.compile(r"""(?i)(?<![\w-])(""" + _KEYS + r""")(\s*=\s*)(["']?)([^,\s"'}\])&;\\]+)""")
 #: ``"key": "value"`` / ``'key': 'value'`` (a dict's repr, JSON): the whole quoted value.
 _QUOTED_PAIR = re.compile(r"""(?i)(["'])(""" + _KEYS + "|" + _HEADERS + r""")\1(\s*:\s*)(["'])((?:\\.|(?!\4).)*)\4""")
 #: ``Authorization: Bearer xyz`` (a header line, or one quoted in prose): the scheme and the token.
 _HEADER_LINE = re.compile(r"""(?i)(?<![\w-])(""" + _HEADERS + r""")(\s*:\s*)(?!["'])((?:(?:bearer|basic|token|digest)"""
-                          r"""\s+)?[^\s,;'"}\]]+)""")
+                          r"""\s+)?[^\s,;'"}\]\\]+)""")
 _BEARER = re.compile(r"(?i)(?<![\w-])(bearer)(\s+)([A-Za-z0-9\-._~+/]+=*)")
 
 
@@ -193,6 +193,13 @@ class RedactingStream:
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, buffer...
         return getattr(self._stream, name)
+
+
+def data_stdout() -> TextIO:
+    """Standard output for data a command emits (judged responses, translations): the stream beneath the
+    :class:`RedactingStream`, so a model's or a user's text is never rewritten by a pattern."""
+    stream = sys.stdout
+    return stream._stream if isinstance(stream, RedactingStream) else stream
 
 
 def redact_output(argv: Iterable[str]) -> None:

@@ -734,10 +734,16 @@ def _differs(path: Path, content: str | bytes) -> bool:
     if path.suffix != ".jsonl":
         return True
     try:
-        return [json.loads(x) for x in old.split(b"\n") if x.strip()] != \
-            [json.loads(x) for x in data.split(b"\n") if x.strip()]
-    except ValueError:
+        return _records(old, path) != _records(data, path)
+    except ConjError:
         return True
+
+
+def _records(data: bytes, path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file's bytes, read as :mod:`conj_harness.files.jsonl` reads the file."""
+    from conj_harness.files.text import utf8_lines
+
+    return [row for _n, row in jsonl.objects(utf8_lines(data, str(path)), str(path))]
 
 
 def _write_data(files: dict[Path, bytes]) -> None:
@@ -756,7 +762,7 @@ def _write_data(files: dict[Path, bytes]) -> None:
 def _check_reads_back(path: Path, content: bytes) -> None:
     """The split file, read by the task's own reader, holds exactly the rows meant: else the task is not written
     (its data file is removed), so a task that cannot be evaluated is never left registered."""
-    meant = [json.loads(line) for line in content.split(b"\n") if line.strip()]
+    meant = _records(content, path)
     back: list[dict[str, Any]] | None = None
     try:
         back = conjugated_data.read_split(path.parent, path.stem)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -27,6 +28,8 @@ from conj_harness.lmeval import compat
 log = logging.getLogger("conj_harness")
 
 BOS_BACKENDS = {"hf", "hf-auto", "huggingface", "vllm", "vllm-vlm"}
+#: Set by ``compare --process-per task`` for its ``conj-eval`` children: the parent built and checked every task.
+CHECKED_BY_PARENT = "CONJ_TASKS_CHECKED_BY_PARENT"
 
 
 def _resolves_locally(specs: list[str], local: list[str]) -> bool:
@@ -226,7 +229,7 @@ def run(argv: list[str]) -> None:
         args = parser.parse_args()
     finally:
         sys.argv = saved
-    prepare(args)
+    prepare(args, build=os.environ.get(CHECKED_BY_PARENT) != "1")
     started = time.time()
     try:
         parser.execute(args)

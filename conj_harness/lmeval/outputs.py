@@ -87,18 +87,14 @@ def task_metrics(results: dict[str, Any], task: str) -> dict[str, float]:
 
 
 def task_digest(results: dict[str, Any], task: str) -> str | None:
-    """A digest of what ``task`` was in one lm-eval results file: its config (the run's metadata left out: it holds
-    the model args) and the hash lm-eval took of its documents. None when the file does not record both."""
-    import hashlib
+    """A digest of ``task``'s config in one lm-eval results file (the run's metadata left out: it holds the model
+    args); None when the file does not record it. The documents are compared one by one (``doc_hash``)."""
+    from conj_harness.lmeval.preflight import portable_digest
 
     config = (results.get("configs") or {}).get(task)
-    docs = (results.get("task_hashes") or {}).get(task)
-    if not isinstance(config, dict) or not docs:
+    if not isinstance(config, dict):
         return None
-    config = {k: v for k, v in config.items() if k != "metadata"}
-    text = json.dumps([config, docs], sort_keys=True, ensure_ascii=False, default=str)
-    text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # a function lm-eval wrote by its repr: no memory address
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return portable_digest({k: v for k, v in config.items() if k != "metadata"})
 
 
 def model_from_config(config: dict[str, Any]) -> tuple[str | None, str | None]:

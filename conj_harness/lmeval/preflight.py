@@ -50,17 +50,24 @@ def build_error(name: str, error: BaseException, yaml_path: Path | str | None = 
         return ConjError(f"cannot build {name}: its Python code needs the module {missing!r}, which is not installed "
                          f"here ({type(error).__name__}: {str(error)[:150]}): pip install it (the task's README names "
                          "its extras), then run again")
+    cfg = config or {}
+    splits = {str(cfg[k]) for k in ("test_split", "validation_split", "training_split", "fewshot_split") if cfg.get(k)}
+    if isinstance(error, KeyError) and error.args and str(error.args[0]) in splits:
+        return ConjError(f"cannot build {name}: its data has no split {error.args[0]!r}, which{where} names: check the "
+                         "split names against the dataset's")
     if type(error).__module__.startswith("jinja2") or isinstance(error, KeyError):
         return ConjError(f"cannot build {name}: its prompt template fails ({type(error).__name__}: "
                          f"{_first_line(error)}): check doc_to_text / doc_to_target / doc_to_choice{where} against "
                          "the documents' fields")
-    if isinstance(error, (StopIteration, IndexError)):
+    if isinstance(error, StopIteration) or (isinstance(error, IndexError) and "of size 0" in str(error)):
         return ConjError(f"{name} has no documents to evaluate (its test or validation split is empty): check its "
                          f"data{where}")
+    if isinstance(error, (IndexError, TypeError, AttributeError)) and not data_files:
+        return ConjError(f"cannot build {name}: its code or template fails on its documents ({type(error).__name__}: "
+                         f"{_first_line(error)}): check it{where}")
     if data_files:
         return ConjError(f"cannot build {name} from --data-files ({type(error).__name__}: {_first_line(error)}): the "
                          "files were read; check that their fields are the ones the task's YAML reads")
-    cfg = config or {}
     dataset = str(cfg.get("dataset_path") or "?")
     if cfg.get("dataset_name"):
         dataset += f" (config {cfg['dataset_name']})"
@@ -82,31 +89,51 @@ def _digest(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data).hexdigest()
 
 
-_FILE_DIGESTS: dict[str, str] = {}
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_digest(path: str) -> str:
+    """A source file's digest, cached while its size and modification time stay the same (an edited helper in a
+    long-lived notebook is read again)."""
+    stat = Path(path).stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _FILE_DIGESTS:
+        _FILE_DIGESTS[key] = _digest(Path(path).read_bytes())[:16]
+    return _FILE_DIGESTS[key]
 
 
 def _source_digest(obj: Any) -> str:
     """A callable as its qualified name and the digest of its module's source file (a helper it calls in the same
-    file counts); without a file, its repr without a memory address."""
-    name = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+    file counts); not its module's dotted name or path, which depend on where the task folder is. Without a file,
+    its repr without a memory address."""
+    name = getattr(obj, "__qualname__", type(obj).__qualname__)
     try:
         path = inspect.getsourcefile(obj if inspect.isroutine(obj) or inspect.isclass(obj) else type(obj))
     except TypeError:
         path = None
     if path and Path(path).is_file():
-        if path not in _FILE_DIGESTS:
-            _FILE_DIGESTS[path] = _digest(Path(path).read_bytes())[:16]
-        return f"{name}@{_FILE_DIGESTS[path]}"
+        return f"{name}@{_file_digest(path)}"
     return _ADDRESS.sub("", f"{name}:{obj!r}")
 
 
-def canonical(value: Any) -> Any:
-    """A config value as plain, stable JSON data: callables by :func:`_source_digest`, no memory addresses."""
+#: Config keys that say where the task's files are, not what it is (the digest of what they point at counts).
+_LOCATION_KEYS = frozenset({"config_source", "include", "data_dir", "data_files"})
+
+
+def canonical(value: Any, key: str = "") -> Any:
+    """A config value as plain, stable JSON data: callables by :func:`_source_digest`, no memory addresses, and an
+    absolute path to an existing file or folder by its name only - the same task in another checkout, on another
+    node, or with its data moved is the same task (its data is fingerprinted by content)."""
     if isinstance(value, dict):
-        return {str(k): canonical(v) for k, v in value.items()}
+        return {str(k): canonical(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
+        return [canonical(v, key) for v in value]
+    if isinstance(value, str):
+        if (key in _LOCATION_KEYS or value.startswith("/")) and len(value) < 4096 and Path(value).is_absolute() \
+                and Path(value).exists():
+            return f"<path>/{Path(value).name}"
+        return value
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if callable(value):
         return _source_digest(value)
@@ -115,6 +142,11 @@ def canonical(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=lambda v: _ADDRESS.sub("", repr(v)))
+
+
+def portable_digest(config: dict[str, Any]) -> str:
+    """The sha256 of a task config in its :func:`canonical` form."""
+    return _digest(_json(canonical(config)))
 
 
 @dataclass(frozen=True)
@@ -137,8 +169,9 @@ class TaskFingerprint:
         if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("config", "data")):
             return None
         keys: dict[str, str] = record["keys"] if isinstance(record.get("keys"), dict) else {}
-        return cls(record["config"], record["data"], int(record.get("documents") or 0), dict(keys),
-                   int(record.get("version") or 0))
+        numbers = [record.get("documents"), record.get("version")]
+        documents, version = (n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in numbers)
+        return cls(record["config"], record["data"], documents, dict(keys), version)
 
     def record(self) -> dict[str, Any]:
         return {"sha256": self.digest, "config": self.config, "data": self.data, "documents": self.documents,
@@ -191,12 +224,13 @@ def fingerprint(task: Any, run_metadata: dict[str, Any] | None = None) -> TaskFi
         choices = task.doc_to_choice(doc) if task.config.doc_to_choice is not None else None
         data.update((_json([_without_run_fields(doc), text, target, choices]) + "\n").encode("utf-8", "surrogatepass"))
     data.update(b"fewshot\n")
-    try:
-        pool = _rows(task.fewshot_docs()) if task.config.fewshot_split or task.has_training_docs() else []
-    except Exception:  # noqa: BLE001 - a task without a pool of its own; its config says where examples come from
-        pool = []
-    for doc in pool:
-        data.update((_json(_without_run_fields(doc)) + "\n").encode("utf-8", "surrogatepass"))
+    try:  # where lm-eval draws few-shot examples from: a split of their own, else training, validation or test
+        source = task.fewshot_docs()
+    except Exception:  # noqa: BLE001 - a task without a pool; its config says where examples come from
+        source = None
+    if source is not None and source is not task.eval_docs:
+        for doc in _rows(source):
+            data.update((_json(_without_run_fields(doc)) + "\n").encode("utf-8", "surrogatepass"))
     return TaskFingerprint(config=_digest(_json(config)), data=data.hexdigest(), documents=len(docs), keys=keys)
 
 
@@ -220,6 +254,8 @@ def check_tasks(names: Sequence[str], include_path: Any = None, metadata: dict[s
     """
     from conj_harness.lmeval.registration import ConjTaskManager, search_paths
 
+    if not names:
+        return CheckedTasks({})
     index = compat.task_index(search_paths(include_path))
     if builtins is None:
         builtins = any(n not in index for n in names)

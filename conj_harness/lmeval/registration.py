@@ -50,12 +50,22 @@ def search_paths(include_path=None) -> list[Path]:
     return [tasks_dir(), *user_task_dirs(), *split_paths(include_path)]
 
 
-def folders_mentioning(names: Sequence[str], roots: Sequence[Path]) -> dict[str, list[Path]]:
-    """For each name, the folders under ``roots`` (in their order) with a YAML file that mentions it as a word: a
-    text scan, ~1 s over lm-eval's ~14,000 YAML files where indexing them takes ~15 s."""
+def folders_mentioning(names: Sequence[str], roots: Sequence[Path],
+                       defining: bool = False) -> dict[str, list[Path]]:
+    """For each name, the folders under ``roots`` (in their order) with a YAML file that mentions it as a word (with
+    ``defining``: as a value of ``task:``, ``group:`` or ``tag:``, or an item of a list): a text scan, ~1 s over
+    lm-eval's ~14,000 YAML files where indexing them takes ~15 s."""
     import re
 
-    words = {name: re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names}
+    def pattern(name: str) -> re.Pattern[str]:
+        word = re.escape(name)
+        if defining:  # `task: NAME`, `tag: [a, NAME]`, or `- NAME` in a list (a group's tasks, a tag list)
+            value = rf"""^\s*(?:(?:task|group|tag)\s*:\s*|-\s*)["']?{word}["']?\s*$"""
+            inline = rf"""^\s*(?:task|group|tag)\s*:\s*\[[^\]]*(?<![\w.-]){word}(?![\w.-])"""
+            return re.compile(f"(?m){value}|{inline}")
+        return re.compile(rf"(?<![\w.-]){word}(?![\w.-])")
+
+    words = {name: pattern(name) for name in names}
     found: dict[str, list[Path]] = {name: [] for name in names}
     for root in roots:
         for path in sorted(Path(root).rglob("*.yaml")):
@@ -87,15 +97,18 @@ def check_builtin_shadowing(index: dict[str, compat.IndexEntry], include_path=No
             mine[name] = (entry, file)
     if not mine:
         return
-    for name, folders in folders_mentioning(list(mine), [compat.builtin_tasks_dir()]).items():
-        entry, file = mine[name]
-        for folder in folders:
-            theirs = compat.task_index([folder]).get(name)
-            if theirs is not None and not entry.kind == theirs.kind == "tag":  # tags merge: a user's task may join one
-                where = theirs.yaml_path or folder
-                raise compat.ShadowedTaskError(
-                    f"{file} defines the {entry.kind} {name!r}, which lm-eval's built-in {where} already defines as a "
-                    f"{theirs.kind}: one would silently replace the other. Give it another name (its `task:` line)")
+    builtin = compat.builtin_tasks_dir()
+    found = folders_mentioning(list(mine), [builtin], defining=True)
+    folders = sorted({f for listed in found.values() for f in listed})
+    theirs_index = compat.task_index(folders, roots=[builtin]) if folders else {}
+    for name, (entry, file) in mine.items():
+        theirs = theirs_index.get(name)
+        if theirs is not None and not entry.kind == theirs.kind == "tag":  # tags merge: a user's task may join one
+            files = [theirs.yaml_path, *(getattr(theirs_index.get(m), "yaml_path", None) for m in theirs.members)]
+            where = next((f for f in files if f), builtin)  # a tag has no file of its own: its first task's
+            raise compat.ShadowedTaskError(
+                f"{file} defines the {entry.kind} {name!r}, which lm-eval's built-in {where} already defines as a "
+                f"{theirs.kind}: one would silently replace the other. Give it another name (its `task:` line)")
 
 
 class ConjTaskManager(TaskManager):

@@ -74,19 +74,18 @@ def rejudge_store(store: PairStore, spec: JudgeSpec, role_identities: dict[str, 
     Units of other tasks only get the new identity (the judge does not touch them). Returns the units relabelled.
     """
     from conj_harness.files import jsonl
-    from conj_harness.files.jsonl import read_json_or_none
     from conj_harness.lmeval import outputs
 
     done = []
     for role in ROLES:
         for task in store.tasks():
-            if store.state(role, task, None) != "done":
+            if store.status(role, task, unverified_ok=True).state != "done":
                 continue
             if not judged_task(task):
                 store.set_identity(role, task, role_identities[role])
                 continue
-            record = read_json_or_none(store.unit_dir(role, task) / "done.json") or {}
-            record = {k: v for k, v in record.items() if k not in ("role", "task", "files", "n_samples", "finished_at")}
+            record = {k: v for k, v in store.done_record(role, task).items()
+                      if k not in ("role", "task", "files", "n_samples", "finished_at")}
             rows = rejudge_samples(outputs.read_samples(store.samples_path(role, task)), spec)
             record["metrics"] = {rate: sum(float(r[rate]) for r in rows) / len(rows) for rate in RATES} \
                 if rows else record.get("metrics")

@@ -131,9 +131,11 @@ def _check_tasks(spec: PairSpec, tasks: list[str]) -> dict[str, TaskFingerprint]
     names the data mirror when it is missing."""
     from conj_harness.lmeval.eval_cli import check_task_data
     from conj_harness.lmeval.preflight import check_tasks
-    from conj_harness.lmeval.registration import search_paths
+    from conj_harness.lmeval.registration import check_builtin_shadowing, search_paths
 
-    check_task_data(tasks, compat.task_index(search_paths(spec.include_path)), {})
+    index = compat.task_index(search_paths(spec.include_path))
+    check_builtin_shadowing(index, spec.include_path)  # else every worker would refuse it after its start-up
+    check_task_data(tasks, index, {})
     args = dict(kv.split("=", 1) for kv in spec.lm_eval_model_args("base", with_adapter=False).split(",") if "=" in kv)
     return check_tasks(tasks, spec.include_path, metadata=args).fingerprints
 

@@ -386,9 +386,12 @@ def _normalize_pair(merged: dict[str, Any], where: str) -> dict[str, Any]:
             merged["limit"] = float(merged["limit"])
         except (TypeError, ValueError):
             raise ConjError(f"{where}: limit {merged['limit']!r} is not a number") from None
-    for key in ("seed", "batch_size"):
-        if merged.get(key) is not None:
-            merged[key] = str(merged[key])
+    text_keys = {"seed", "batch_size", "name", "device", "base", "tuned", "tuned_adapter", "model_args",
+                 "base_model_args", "tuned_model_args", "gen_kwargs", "judge", "judge_model", "judge_translator"}
+    for key in text_keys:  # YAML reads `name: 2024` or `device: 0` as numbers
+        value = merged.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            merged[key] = str(value)
     return merged
 
 

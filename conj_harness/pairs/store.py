@@ -354,10 +354,12 @@ class PairStore:
 
     # --- units ------------------------------------------------------------------------------------------------
     def status(self, role: str, task: str, identity: dict[str, Any] | None = None,
-               fingerprint: TaskFingerprint | None = None) -> UnitStatus:
+               fingerprint: TaskFingerprint | None = None, unverified_ok: bool = False) -> UnitStatus:
         """Where a unit stands. ``done``: committed under ``identity`` (any, when None), its files as committed
         (sizes, sample count and sha256 checked) and - given a ``fingerprint`` - made by the same task; a unit that
-        was committed but fails a check is ``pending`` again, with the reason."""
+        was committed but fails a check is ``pending`` again, with the reason. ``unverified_ok``: a unit an older
+        conj-harness committed without digests counts as done, flagged ``unverified`` (a report reads it; a compare
+        runs it again)."""
         unit = self.unit_dir(role, task)
         done_file = unit / "done.json"
         if done_file.exists():
@@ -365,6 +367,8 @@ class PairStore:
             if not isinstance(done, dict):
                 return UnitStatus("pending", "its done.json cannot be read")
             if identity is None or done.get("identity") == identity:
+                if unverified_ok and not isinstance(done.get("files"), dict) and (unit / "samples.jsonl").is_file():
+                    return UnitStatus("done", unverified=True)
                 reason = _verify_files(unit, done)
                 if reason is None and fingerprint is not None:
                     reason = fingerprint.changes(done.get("task_fingerprint"))
@@ -436,6 +440,8 @@ class UnitStatus:
 
     state: UnitState
     reason: str | None = None
+    #: committed by a conj-harness that recorded no digests: read as it is, not verified
+    unverified: bool = False
 
 
 def _sha256(data: bytes) -> str:
@@ -516,7 +522,8 @@ class MultiPairStore:
         return [str(n) for n in (self.record() or {}).get("pairs") or []]
 
     def pair(self, name: str) -> PairStore:
-        return PairStore(self.root / names.check(name, "pair name", str(self.root / PAIRS_FILE)))
+        folder = self.root / names.check(name, "pair name", str(self.root / PAIRS_FILE))
+        return PairStore(names.inside(self.root, folder))  # a linked pair folder must not lead out either
 
 
 def is_multi_pair(folder: str | os.PathLike[str]) -> bool:

@@ -392,12 +392,13 @@ def worker_error(outcome: WorkerOutcome) -> str:
 class _Child:
     """A child process with its output going to a log, its events read from it, and answers on its stdin."""
 
-    def __init__(self, cmd: list[str], log: Path, secrets: frozenset[str] = frozenset()) -> None:
+    def __init__(self, cmd: list[str], log: Path, secrets: frozenset[str] = frozenset(),
+                 env: dict[str, str] | None = None) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.sink = open(log, "wb")  # noqa: SIM115 - closed when the child is done (pump) or stopped
         self.secrets = secrets
         self.unwritten = b""  # the log is written a whole line at a time, so no secret is split and missed
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
                                      env=env)
 
@@ -472,5 +473,9 @@ class _Child:
 
 def _stream(cmd: list[str], log: Path, on_progress: Callable[[compat.RequestProgress], None],
             secrets: frozenset[str] = frozenset()) -> int:
-    """Run ``cmd`` (a ``conj-eval`` unit: no events) with its output into ``log``; its bar to ``on_progress``."""
-    return _Child(cmd, log, secrets).pump(lambda _event, _reply: None, on_progress)
+    """Run ``cmd`` (a ``conj-eval`` unit: no events) with its output into ``log``; its bar to ``on_progress``. The
+    child skips the task build check: this parent ran it before any unit."""
+    from conj_harness.lmeval.eval_cli import CHECKED_BY_PARENT
+
+    child = _Child(cmd, log, secrets, env={CHECKED_BY_PARENT: "1"})
+    return child.pump(lambda _event, _reply: None, on_progress)

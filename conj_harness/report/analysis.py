@@ -194,6 +194,13 @@ def _task_row(task: str, data: PairData, metric: str | None, cfg: _Settings) -> 
     if paired.n == 0:
         row["status"] = "no common documents"
         return row, None
+    changed = [k for k, b, t in zip(paired.keys, paired.base, paired.tuned) if _document(b) != _document(t)]
+    if changed:  # the same id, another document or target: two versions of the task's data
+        row["status"] = "task differs between the models: its documents"
+        row["base"] = row["tuned"] = None
+        cfg.warnings.append(f"{task}: {len(changed)} of the {paired.n} paired documents differ between the models "
+                            f"(first: {changed[0]}); not compared - re-run the stale side")
+        return row, None
     bv, tv = _values(paired.base, metric, task), _values(paired.tuned, metric, task)
     row["n"] = paired.n
     row["base"], row["tuned"] = _mean(bv), _mean(tv)
@@ -208,6 +215,11 @@ def _task_row(task: str, data: PairData, metric: str | None, cfg: _Settings) -> 
     # the raw outputs: filtered answers agree whenever both models fail a filter the same way (gsm8k's "[invalid]")
     row["identical_outputs"] = all(_raw(b) == _raw(t) for b, t in zip(paired.base, paired.tuned))
     return row, {k: b - t for k, b, t in zip(paired.keys, bv, tv)}
+
+
+def _document(sample: dict) -> tuple[Any, Any]:
+    """What lm-eval hashed of a sample's document and target (None, None when it did not log them)."""
+    return sample.get("doc_hash"), sample.get("target_hash")
 
 
 def _raw(sample: dict) -> Any:
@@ -261,6 +273,10 @@ def _pair_warnings(data: PairData, cfg: _Settings) -> list[dict]:
     tok = data.tokenizers
     if tok and tok.get("same") is False:
         cfg.warnings.append(tok.get("note") or "different tokenizers")
+    if data.unverified:
+        cfg.warnings.append(f"{len(data.unverified)} runs were committed by an older conj-harness without file "
+                            f"digests and are read as they are (first: {data.unverified[0]}); a compare into this "
+                            "folder runs them again")
     if data.meta.get("limit_mismatch"):
         cfg.warnings.append(f"the two runs used different --limit values: {', '.join(data.meta['limit_mismatch'])}")
     failures = []

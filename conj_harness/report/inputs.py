@@ -44,6 +44,8 @@ class PairData:
     tokenizers: dict | None = None
     pending: list[tuple[str, str]] = field(default_factory=list)
     source_dir: Path | None = None
+    #: units an older conj-harness committed without file digests (read as they are)
+    unverified: list[str] = field(default_factory=list)
 
     def side(self, role: str) -> Side:
         return self.base if role == "base" else self.tuned
@@ -68,13 +70,16 @@ def load_pair_dir(folder: str | Path) -> PairData:
         data.source_dir = store.root
         return data
     tasks = store.tasks()
-    sides, pending = {}, []
+    sides, pending, unverified = {}, [], []
     for role in ROLES:
         info = record.get(role) or {}
         side = Side(label=describe(info.get("model"), info.get("adapter")), chat_template=info.get("chat_template"),
                     model=info.get("model"), adapter=info.get("adapter"))
         for task in tasks:
-            state = store.state(role, task, info.get("identity") or None)
+            unit = store.status(role, task, info.get("identity") or None, unverified_ok=True)
+            state = unit.state
+            if unit.unverified:
+                unverified.append(f"{role} {task}")
             if state == "done":
                 side.samples[task] = first_filter(outputs.read_samples(store.samples_path(role, task)))
                 side.results[task] = store.results(role, task)
@@ -85,7 +90,8 @@ def load_pair_dir(folder: str | Path) -> PairData:
                 pending.append((role, task))
         sides[role] = side
     return PairData(name=record.get("name") or store.root.name, base=sides["base"], tuned=sides["tuned"],
-                    tasks=tasks, meta=record, tokenizers=store.tokenizers(), pending=pending, source_dir=store.root)
+                    tasks=tasks, meta=record, tokenizers=store.tokenizers(), pending=pending, source_dir=store.root,
+                    unverified=unverified)
 
 
 def task_difference(base: Any, tuned: Any) -> str | None:

@@ -37,3 +37,15 @@ def test_store_paths_refuse_bad_tasks_roles_and_links(tmp_path):
         store.unit_dir("base", "linked")
     with pytest.raises(ConjError, match=r"pair name '\.\./p'"):
         MultiPairStore(tmp_path / "multi").pair("../p")
+
+
+def test_a_pair_folder_of_a_multi_pair_study_that_links_out_is_refused(tmp_path):
+    from conj_harness.pairs.store import MultiPairStore
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "pairA").symlink_to(outside)
+    with pytest.raises(ConjError, match=r"refusing to write through .*pairA: it is a link to .*elsewhere"):
+        MultiPairStore(tmp_path / "study").pair("pairA")
+    assert list(outside.iterdir()) == []

@@ -93,3 +93,15 @@ def test_every_line_written_to_a_redacting_stream_is_masked():
     assert redact.secrets_in_env({"OPENAI_API_KEY": "sk-env-123456", "HOME": "/root"}) == {"sk-env-123456"}
     assert redact.secrets_in_argv(["--tuned-url", "http://h/v1?key=QUERYKEY321", "--model-args",
                                    "auth_token=TOKEN-4242"]) == {"QUERYKEY321", "TOKEN-4242"}
+
+
+def test_data_a_command_emits_bypasses_the_terminals_redaction(monkeypatch):
+    import io
+    import sys
+
+    raw = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", redact.RedactingStream(raw, set()))
+    redact.data_stdout().write('{"response": "curl -H \\"Authorization: Bearer abcdef123\\""}\n')
+    assert raw.getvalue() == '{"response": "curl -H \\"Authorization: Bearer abcdef123\\""}\n'
+    sys.stdout.write("a message: Authorization: Bearer abcdef123\n")
+    assert raw.getvalue().endswith("a message: Authorization: ***\n")

@@ -235,3 +235,23 @@ def test_the_readmes_offline_gsm8k_conjugation_evaluates(tiny_llama, tmp_path, d
     config = yaml.safe_load((tmp_path / "conj" / "conjugated" / "gsm8k" / "conj_gsm8k_leet.yaml").read_text()
                             .split("\n", 1)[1].replace("!function", ""))
     assert config["task"] == "conj_gsm8k_leet"
+
+
+def test_two_lm_eval_folders_with_other_documents_under_one_name_are_not_compared(tiny_llama, tmp_path):
+    """``report --base-run/--tuned-run``: the same task name, one document changed in between - that task's row says
+    so instead of comparing; a prompt difference alone (a chat template on one side) is not a different task."""
+    include = tmp_path / "inc"
+    qa_task(include)
+    runs = {}
+    for role in ("base", "tuned"):
+        if role == "tuned":
+            data = include / "tinyqa.jsonl"
+            data.write_text(data.read_text().replace('"a": "0"', '"a": "zero"'))
+        runs[role] = tmp_path / role
+        run(["conj-eval", "--model", "hf", "--model_args", f"pretrained={tiny_llama}", "--tasks", "tinyqa",
+             "--include_path", str(include), "--limit", "2", "--output_path", str(runs[role]), "--log_samples"])
+    out = tmp_path / "report"
+    run(["conj-harness", "report", "--base-run", str(runs["base"]), "--tuned-run", str(runs["tuned"]), "--output",
+         str(out)])
+    row = json.loads((out / "summary.json").read_text())["rows"][0]
+    assert row["status"] == "task differs between the models: its documents" and row["drop"] is None
