@@ -74,8 +74,6 @@ def _add_icl(layer: TranslationLayer, code: str, folder: Path) -> Path:
 
 
 def _add_xnli(layer: TranslationLayer, code: str, folder: Path) -> Path:
-    if code in xnli.PROMPTS:
-        raise ConjError(f"conj_xnli_{code} ships with conj-harness (XNLI has a {code} split); nothing to add")
     words = ["Question", "Answer", "True", "Neither", "False", "or"]
     q, a, t, n, f, orword = (w.strip().rstrip(":：?") for w in layer.translate(words, "en", code))
     labels = [t, n, f]
@@ -126,6 +124,15 @@ def add_language(code: str, families: list[str], layer_factory: Callable[[], Tra
     for fam in families:
         if fam not in FAMILY_BUILDERS:
             raise UnknownNameError("family for add-language", fam, FAMILY_BUILDERS)
+    from conj_harness.families.registry import FAMILIES
+    from conj_harness.lmeval.taskgen import tasks_dir
+
+    for fam in families:  # a second conj_<family>_<code> beside the shipped one: every command would refuse both
+        family = FAMILIES[fam]
+        if code in family.conjugates():
+            shipped = tasks_dir() / fam / f"{family.task_name(code)}.yaml"
+            raise ConjError(f"{family.task_name(code)} ships with conj-harness ({shipped}): add-language adds "
+                            f"languages a family does not have; leave {fam} out (--families)")
     folder = out_dir / code
     written = []
     for fam in families:

@@ -44,6 +44,7 @@ from conj_harness.lmeval.registration import (
     resolve_tasks_in,
     search_paths,
     split_paths,
+    tasks_dir,
     with_unreadable_yamls,
 )
 from conj_harness.translation.fidelity import roundtrip_chrf
@@ -789,9 +790,11 @@ def _check_names(names_of_tasks: Sequence[str], index: dict[str, compat.IndexEnt
             names.check(conjugates.get(c).name, "conjugate")  # an unknown one lists the known ones
         for written in [f"conj_{name}", *(task_name(name, c) for c in conj_names)]:
             if written in shipped:
+                family = shipped[written]
+                file = tasks_dir() / family.name / (f"{written}.yaml" if written != family.tag else family.template)
                 raise ConjError(
                     f"conjugating {name} would write the name {written}, which is the shipped paper task or tag of "
-                    f"the {shipped[written].name} family: the family would silently lose it. Copy {name}'s YAML "
+                    f"the {family.name} family ({file}): the family would silently lose it. Copy {name}'s YAML "
                     "under another task name into an --include-path folder and conjugate that")
 
 
