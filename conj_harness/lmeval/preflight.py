@@ -132,7 +132,7 @@ def canonical(value: Any, key: str = "") -> Any:
         if (key in _LOCATION_KEYS or value.startswith("/")) and len(value) < 4096 and Path(value).is_absolute() \
                 and Path(value).exists():
             return f"<path>/{Path(value).name}"
-        return value
+        return _ADDRESS.sub("", value)  # lm-eval writes a nested function as "<function f at 0x7f...>"
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if callable(value):

@@ -79,3 +79,14 @@ def test_a_copied_folder_keeps_its_tasks_fingerprints_but_not_after_an_edit(tmp_
     data.write_text(data.read_text().replace('"a": "0"', '"a": "zero"'))
     assert _print("tinyqa", tmp_path / "copy").changes(_print("tinyqa", tmp_path / "inc").record()) == \
         "its documents"
+
+
+def test_a_results_files_config_digest_ignores_memory_addresses_and_locations():
+    from conj_harness.lmeval.outputs import task_digest
+
+    def results(address: str, folder: str) -> dict:
+        return {"configs": {"t": {"fewshot_config": {"doc_to_text": f"<function doc_to_text at {address}>"},
+                                  "metadata": {"pretrained": folder}, "doc_to_text": "{{q}}"}}}
+
+    assert task_digest(results("0x7fd8037eb560", "/m/base"), "t") == task_digest(results("0x7fb12e7cf560", "/m/t"), "t")
+    assert task_digest(results("0x1", "/m"), "t") != task_digest({"configs": {"t": {"doc_to_text": "{{x}}"}}}, "t")
