@@ -219,8 +219,13 @@ def judge_responses(responses: Sequence[str], *, requests: Sequence[str | None] 
 
 def compare(spec: PairSpec, output: PathLike, *, force: bool = False,
             process_per: Literal["model", "task"] = "model", progress: bool = False,
-            metrics: dict[str, str] | None = None, seed: int = 0, alpha: float = 0.05) -> CompareResult:
+            metrics: dict[str, str] | None = None, seed: int = 0, alpha: float = 0.05,
+            executor: Literal["local", "ray"] = "local", ray_address: str | None = None,
+            gpus_per_model: float | None = None) -> CompareResult:
     """Run (or resume) a base-vs-fine-tuned pair into ``output`` and write its report (drop, recovery, CIs, McNemar).
+
+    ``executor="ray"`` runs each model as a Ray actor (on ``ray_address``, else ``RAY_ADDRESS``, else a Ray
+    started for this call), ``gpus_per_model`` GPUs each; this process still writes every file.
 
     Each task's results are committed as it finishes, so a second call resumes; a folder holding another pair needs
     ``force``. Failed units do not raise: they are in :attr:`CompareResult.failed`, with their logs in the folder.
@@ -233,7 +238,16 @@ def compare(spec: PairSpec, output: PathLike, *, force: bool = False,
     _flag("force", force)
     _flag("progress", progress)
     _choice("process_per", process_per, ("model", "task"))
+    _choice("executor", executor, ("local", "ray"))
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise ArgumentError(f"ray_address: expected text (HOST:PORT), got {type(ray_address).__name__}")
+    from conj_harness.pairs.ray_executor import RaySettings
+
+    try:
+        ray = RaySettings(address=ray_address, gpus_per_model=gpus_per_model)
+    except ConjError as e:
+        raise ArgumentError(str(e).replace("--gpus-per-model", "gpus_per_model")) from None
     outcome = compare_pair(spec, output, force=force, progress=progress, process_per=process_per, metrics=metrics,
-                           seed=seed, alpha=alpha)
+                           seed=seed, alpha=alpha, executor=executor, ray=ray)
     return CompareResult(Path(outcome.out), outcome.summary, len(outcome.ran), outcome.skipped,
                          tuple(f"{u.role}/{u.task}" for u in outcome.failures))

@@ -14,7 +14,8 @@ import functools
 import os
 from pathlib import Path
 
-from conj_harness.pairs.runner import PairOutcome, run_pair, run_pairs
+from conj_harness.pairs.ray_executor import RaySettings, check_executor
+from conj_harness.pairs.runner import PairOutcome, run_pair, run_pairs, run_study_on_ray
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.report.analysis import check_metric_overrides, check_stats_settings
 from conj_harness.report.render import render_multi_dir, render_pair_dir, warm_up
@@ -24,19 +25,26 @@ __all__ = ["PairOutcome", "compare_pair", "compare_pairs", "rejudge_pair"]
 
 def compare_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
                  process_per: str = "model", metrics: dict[str, str] | None = None, n_boot: int = 10_000,
-                 seed: int = 0, alpha: float = 0.05) -> PairOutcome:
-    """Run (or resume) ``spec`` into ``out`` and write its report; the outcome carries the report's summary."""
+                 seed: int = 0, alpha: float = 0.05, executor: str = "local",
+                 ray: RaySettings | None = None) -> PairOutcome:
+    """Run (or resume) ``spec`` into ``out`` and write its report; the outcome carries the report's summary.
+    ``executor="ray"``: its model runs are Ray actors (:mod:`conj_harness.pairs.ray_executor`; ``ray`` says
+    where)."""
     check_metric_overrides(metrics)  # before any model runs
     check_stats_settings(n_boot, seed, alpha)
     render = functools.partial(render_pair_dir, metrics=metrics, n_boot=n_boot, seed=seed, alpha=alpha)
+    if _on_ray(executor, process_per):
+        return run_study_on_ray([spec], out, False, ray or RaySettings(), force=force, finish=render)[0]
     return run_pair(spec, out, force=force, progress=progress, process_per=process_per, finish=render,
                     warm=warm_up)
 
 
 def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = False,
                   progress: bool | None = None, process_per: str = "model", metrics: dict[str, str] | None = None,
-                  n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> list[PairOutcome]:
-    """Every pair into ``out/<name>/`` with its report, then ``cross_pair.csv`` / ``cross_pair.md`` in ``out``."""
+                  n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05, executor: str = "local",
+                  ray: RaySettings | None = None) -> list[PairOutcome]:
+    """Every pair into ``out/<name>/`` with its report, then ``cross_pair.csv`` / ``cross_pair.md`` in ``out``.
+    A run two pairs share (the same base, same settings) runs once; ``executor="ray"``: on Ray."""
     check_metric_overrides(metrics)  # before any model runs
     check_stats_settings(n_boot, seed, alpha)
     stats = {"metrics": metrics, "n_boot": n_boot, "seed": seed, "alpha": alpha}
@@ -44,9 +52,21 @@ def compare_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: boo
     def cross_pair(folder: Path) -> None:
         render_multi_dir(folder, rerender=False, **stats)  # type: ignore[arg-type]
 
+    if _on_ray(executor, process_per):
+        return run_study_on_ray(specs, out, True, ray or RaySettings(), force=force,
+                                finish=functools.partial(render_pair_dir, **stats),  # type: ignore[arg-type]
+                                finish_all=cross_pair)
     return run_pairs(specs, out, force=force, progress=progress, process_per=process_per,
                      finish=functools.partial(render_pair_dir, **stats), finish_all=cross_pair,  # type: ignore[arg-type]
                      warm=warm_up)
+
+
+def _on_ray(executor: str, process_per: str) -> bool:
+    if check_executor(executor) == "ray" and process_per != "model":
+        from conj_harness.errors import ConjError
+
+        raise ConjError("--process-per task is for the local executor; on Ray each model run is one actor")
+    return executor == "ray"
 
 
 def rejudge_pair(out: str | os.PathLike[str], judge: str, judge_model: str | None = None,

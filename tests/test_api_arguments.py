@@ -57,7 +57,13 @@ def test_good_settings_in_python_types_are_taken():
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"alpha": 5}, "alpha 5: give a number between 0 and 1"),
                                                  ({"seed": 1.5}, "seed 1.5: give a whole number"),
-                                                 ({"metrics": ["acc"]}, "metrics \\['acc'\\]: give a dict")])
+                                                 ({"metrics": ["acc"]}, "metrics \\['acc'\\]: give a dict"),
+                                                 ({"executor": "dask"},
+                                                  "executor 'dask': expected one of 'local', 'ray'"),
+                                                 ({"executor": "ray", "gpus_per_model": 1.5},
+                                                  "gpus_per_model 1.5: give a fraction up to 1"),
+                                                 ({"executor": "ray", "ray_address": 6379},
+                                                  "ray_address: expected text")])
 def test_compare_checks_its_statistics_settings_before_any_model_loads(tmp_path, kwargs, message):
     spec = ch.PairSpec(base=str(tmp_path / "no-model"), tuned=str(tmp_path / "no-model"), tasks=["conj_icl_en"])
     with pytest.raises(ch.ConjError, match=message):

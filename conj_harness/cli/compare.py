@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conj_harness.errors import ConjError
+
+if TYPE_CHECKING:
+    from conj_harness.pairs.ray_executor import RaySettings
 
 EXAMPLES_COMPARE = """\
 examples:
@@ -85,7 +89,7 @@ _SPEC_FLAGS = ("base", "tuned", "tuned_adapter", "tasks", "backend", "model_args
 
 def _compare(args) -> None:
     from conj_harness.comparison import compare_pair, compare_pairs
-    from conj_harness.pairs.spec import PairSpec, load_pairs_file
+    from conj_harness.pairs.spec import PairSpec, load_pairs_file, study_settings
 
     stats_kw = _stats_kwargs(args)
     out = Path(args.output)
@@ -95,8 +99,9 @@ def _compare(args) -> None:
         if args.base or args.tuned or args.tuned_adapter:
             raise ConjError("--pairs takes the models from the file: drop --base/--tuned/--tuned-adapter")
         specs = load_pairs_file(args.pairs, flags)
+        executor, ray = _executor(args, study_settings(args.pairs))
         outcomes = compare_pairs(specs, out, force=args.force, progress=progress, process_per=args.process_per,
-                                     **stats_kw)
+                                 executor=executor, ray=ray, **stats_kw)
         for o in outcomes:
             _print_summary(o.summary, o.out)
         print(f"cross-pair summary: {out / 'cross_pair.md'}")
@@ -106,14 +111,31 @@ def _compare(args) -> None:
         if not args.tasks:
             raise ConjError("--tasks is required: task names, families (conj_icl) or globs ('conj_*')")
         flags.setdefault("backend", "hf")
-        outcomes = [compare_pair(PairSpec(name=out.name, **flags), out, force=args.force,
-                                     progress=progress, process_per=args.process_per, **stats_kw)]
+        executor, ray = _executor(args, {})
+        outcomes = [compare_pair(PairSpec(name=out.name, **flags), out, force=args.force, progress=progress,
+                                 process_per=args.process_per, executor=executor, ray=ray, **stats_kw)]
         _print_summary(outcomes[0].summary, out)
     failed = [(o.out, u) for o in outcomes for u in o.failures]
     if failed:
         shown = "; ".join(f"{u.role} {u.task}: {u.message[:200]} ({out_dir / u.log})" for out_dir, u in failed[:4])
         raise ConjError(f"{len(failed)} run(s) failed: {shown}{' ...' if len(failed) > 4 else ''}. The other results "
                         "are kept and the report shows the failure; fix it and re-run the same command to retry them")
+
+
+def _executor(args, from_file: dict) -> tuple[str, RaySettings]:
+    """The executor and its Ray settings: the flags, else the pairs file's ``executor:`` and ``ray:``."""
+    from conj_harness.pairs.ray_executor import RaySettings
+
+    executor = args.executor or from_file.get("executor") or "local"
+    ray_file = from_file.get("ray") or {}
+    ray = RaySettings(address=args.ray_address or ray_file.get("address"),
+                      gpus_per_model=args.gpus_per_model if args.gpus_per_model is not None
+                      else ray_file.get("gpus_per_model"),
+                      cpus_per_model=args.cpus_per_model if args.cpus_per_model is not None
+                      else ray_file.get("cpus_per_model", 1))
+    if executor != "ray" and (args.ray_address or args.gpus_per_model is not None or args.cpus_per_model is not None):
+        raise ConjError("--ray-address, --gpus-per-model and --cpus-per-model are for --executor ray")
+    return executor, ray
 
 
 def _add_compare(sub) -> None:
@@ -156,6 +178,18 @@ def _add_compare(sub) -> None:
     r.add_argument("--process-per", choices=["model", "task"], default="model",
                    help="model (default): one process and one model load per model for all its tasks (per pair "
                         "for a base + adapter on hf/vllm); task: one lm-eval process per model and task")
+    x = p.add_argument_group("executor (where the model runs go)")
+    x.add_argument("--executor", choices=["local", "ray"], default=None,
+                   help="local (default): one model at a time on this machine; ray: each model run a Ray actor, "
+                        "runs of different models at once on every GPU of one node or a cluster (pip install "
+                        "'conj-harness[ray]')")
+    x.add_argument("--ray-address", help="the Ray cluster's head, HOST:PORT (`ray start --head` prints it); default: "
+                                         "RAY_ADDRESS, else a Ray started on this machine for this run")
+    x.add_argument("--gpus-per-model", type=float, default=None, metavar="N",
+                   help="GPUs each model run asks Ray for (0.5: two small models share a GPU); default: vLLM's "
+                        "tensor x pipeline parallel size, 1 for hf, 0 for served models or a CPU-only cluster")
+    x.add_argument("--cpus-per-model", type=int, default=None, metavar="N",
+                   help="CPUs each model run asks Ray for (default 1; its torch threads on a CPU-only cluster)")
     j = p.add_argument_group("safety judge (part of the pair's identity: changing it re-judges saved generations)")
     j.add_argument("--judge", help="rules (default), a classifier (llama-guard-3, wildguard, harmbench, strongreject,"
                                    " generic) or rules+<classifier>; see `conj-harness judge --help`")

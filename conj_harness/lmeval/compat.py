@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from conj_harness.errors import ConjError
+from conj_harness.lmeval import backends
 
 if TYPE_CHECKING:
     from lm_eval._cli import HarnessCLI
@@ -368,7 +369,8 @@ def import_backend(backend: str) -> None:
         is_api = isinstance(model_class, type) and issubclass(model_class, TemplateAPI)
     except ImportError:
         is_api = False
-    for module in {"vllm": ("torch", "vllm"), "vllm-vlm": ("torch", "vllm")}.get(backend, served if is_api else local):
+    entry = backends.known(backend)
+    for module in ("torch", "vllm") if entry is not None and entry.engine == "vllm" else served if is_api else local:
         # not needed by the backend (an API client), or creating the model will say what is missing
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
@@ -431,7 +433,8 @@ def set_adapter(lm: Any, backend: str, adapter: str | None) -> None:
     ``unload()`` removes its layers again without merging them, so the base weights are untouched.
     """
     check_version()
-    if backend in ("vllm", "vllm-vlm"):
+    entry = backends.known(backend)
+    if entry is not None and entry.engine == "vllm":
         from vllm.lora.request import LoRARequest
 
         lm.lora_request = LoRARequest("tuned", 1, adapter) if adapter else None

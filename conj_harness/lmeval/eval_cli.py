@@ -23,11 +23,10 @@ import time
 from typing import Any
 
 from conj_harness.errors import ConjError
-from conj_harness.lmeval import compat
+from conj_harness.lmeval import backends, compat
 
 log = logging.getLogger("conj_harness")
 
-BOS_BACKENDS = {"hf", "hf-auto", "huggingface", "vllm", "vllm-vlm"}
 #: Set by ``compare --process-per task`` for its ``conj-eval`` children: the parent built and checked every task.
 CHECKED_BY_PARENT = "CONJ_TASKS_CHECKED_BY_PARENT"
 
@@ -144,7 +143,8 @@ def prepare(args: Any, build: bool = True) -> None:
         return
     model_args = _as_dict(args.model_args)
     bos_policy = None
-    if model in BOS_BACKENDS:
+    entry = backends.known(model)
+    if entry is not None and entry.bos_policy:
         model_args = apply_checkpoint_policy(model_args, paper_mode=all_local)
         bos_policy = model_args.pop("_bos_policy", None)
     if isinstance(args.model_args, dict) or model_args:

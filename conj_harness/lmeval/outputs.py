@@ -117,3 +117,18 @@ def read_results(path: Path | None) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def read_unit(output: Path, task: str) -> tuple[dict[str, Any], bytes] | str:
+    """One task's results (its own part of lm-eval's results file) and samples from lm-eval's output folder, or
+    why there are none usable. Read where lm-eval ran (a Ray actor reads it on its node and sends it back)."""
+    try:
+        run = find_run(output, what="lm-eval output")
+    except ConjError as e:
+        return f"lm-eval wrote no usable output ({e})"
+    if task not in run.samples or run.results.get(task) is None:
+        return "lm-eval wrote no results or samples"
+    samples = run.samples[task].read_bytes()
+    if not samples.strip():
+        return "lm-eval wrote an empty samples file"
+    return results_for_task(read_results(run.results[task]), task), samples

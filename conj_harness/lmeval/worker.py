@@ -106,44 +106,77 @@ def _run_task(lm: Any, job: dict[str, Any], role: dict[str, Any], task: str, bui
     return out
 
 
+class ModelSession:
+    """One job's model, loaded once, and its tasks: what a worker process (:func:`run`) and a Ray actor
+    (:mod:`conj_harness.pairs.ray_executor`) both drive, task by task."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        """conj-eval's preparation, the slow imports and every task built: everything before the model loads."""
+        import lm_eval.tasks
+
+        self.job = job
+        args = _prepared_args(job)
+        self.model_args: dict[str, Any] = args.model_args if isinstance(args.model_args, dict) else {}
+        self.metadata = {**self.model_args, **(args.metadata or {})}  # what lm-eval's CLI gives the tasks
+        # the task manager conj-eval's preparation installed (ours; without lm-eval's built-ins when none is needed)
+        self.manager = lm_eval.tasks.TaskManager(include_path=job.get("include_path"), metadata=self.metadata)
+        compat.import_backend(job["backend"])  # the slow imports (torch, transformers, vLLM) before the gate
+        compat.reuse_env_info()  # lm-eval's environment report: once per worker, not once per task
+        # the tasks do not need the model: built before the gate too (documents, few-shot pools, paper-mode data)
+        self.built = {role["role"]: _try_build_tasks(role["tasks"], self.manager) for role in job["roles"]}
+        self.roles = {role["role"]: role for role in job["roles"]}
+        self.lm: Any = None
+
+    def load(self) -> float:
+        """Build lm-eval's model object once; the seconds it took."""
+        start = time.monotonic()
+        # lm-eval's CLI default device: HFLM falls back to the CPU from "cuda:0" when there is no GPU, not from None
+        self.lm = compat.create_model(self.job["backend"], self.model_args, self.job.get("batch_size"),
+                                      self.job.get("device") or "cuda:0")
+        return round(time.monotonic() - start, 1)
+
+    def use_role(self, role: str) -> None:
+        """Attach the role's adapter (a base and its LoRA on one load); raises when it does not attach."""
+        if self.job.get("adapter_mode"):
+            compat.set_adapter(self.lm, self.job["backend"], self.roles[role].get("adapter"))
+
+    def plan(self, role: str) -> tuple[dict[str, int], str | None]:
+        """Requests per task of one role (a progress bar's totals), and why a task did not build."""
+        built, note = self.built[role]
+        try:
+            return _requests_per_task(built, self.job.get("limit")), note
+        except Exception as e:  # noqa: BLE001 - the plan only feeds the progress bar
+            return {}, note or f"{type(e).__name__}: {e}"
+
+    def run_task(self, role: str, task: str) -> Path:
+        """Run one task of one role; lm-eval's output folder (results and samples)."""
+        built, _note = self.built[role]
+        return _run_task(self.lm, self.job, self.roles[role], task, built.pop(task, None), self.manager,
+                         self.metadata, self.model_args)
+
+
 def run(job: dict[str, Any]) -> int:
     """Load once, run every task of every role, report each; returns the number of failed tasks."""
-    import lm_eval.tasks
-
-    args = _prepared_args(job)
-    model_args = args.model_args if isinstance(args.model_args, dict) else {}
-    metadata = {**model_args, **(args.metadata or {})}  # what lm-eval's CLI gives the tasks
-    # the task manager conj-eval's preparation installed (ours; without lm-eval's built-ins when none is needed)
-    manager = lm_eval.tasks.TaskManager(include_path=job.get("include_path"), metadata=metadata)
-    compat.import_backend(job["backend"])  # the slow imports (torch, transformers, vLLM) before the gate
-    compat.reuse_env_info()  # lm-eval's environment report: once per worker, not once per task
-    # the tasks do not need the model: built before the gate too (documents, few-shot pools, paper-mode data)
-    built_per_role = {role["role"]: _try_build_tasks(role["tasks"], manager) for role in job["roles"]}
+    session = ModelSession(job)
     if job.get("gate"):  # started early, while the previous model's worker runs: wait for it to exit
         emit("ready")
         if not sys.stdin.readline():
             return 0  # the parent is gone
-    start = time.monotonic()
-    # lm-eval's CLI default device: HFLM falls back to the CPU from "cuda:0" when there is no GPU, not from None
-    lm = compat.create_model(job["backend"], model_args, job.get("batch_size"), job.get("device") or "cuda:0")
-    emit("loaded", roles=tuple(r["role"] for r in job["roles"]), seconds=round(time.monotonic() - start, 1))
+    seconds = session.load()
+    emit("loaded", roles=tuple(r["role"] for r in job["roles"]), seconds=seconds)
     failed = 0
     for role in job["roles"]:
-        if job.get("adapter_mode"):
-            try:
-                compat.set_adapter(lm, job["backend"], role.get("adapter"))
-            except Exception as e:  # noqa: BLE001 - the adapter fails to attach: this role's tasks fail, not all
-                traceback.print_exc()
-                emit("role_failed", role=role["role"], error=f"{type(e).__name__}: {str(e)[:500]}")
-                continue
-        built, note = built_per_role[role["role"]]
+        name = role["role"]
         try:
-            requests = _requests_per_task(built, job.get("limit"))
-        except Exception as e:  # noqa: BLE001 - the plan only feeds the progress bar
-            requests, note = {}, note or f"{type(e).__name__}: {e}"
-        emit("plan", role=role["role"], requests=requests, **({"note": note} if note else {}))
+            session.use_role(name)
+        except Exception as e:  # noqa: BLE001 - the adapter fails to attach: this role's tasks fail, not all
+            traceback.print_exc()
+            emit("role_failed", role=name, error=f"{type(e).__name__}: {str(e)[:500]}")
+            continue
+        requests, note = session.plan(name)
+        emit("plan", role=name, requests=requests, **({"note": note} if note else {}))
         while True:
-            emit("next", role=role["role"])
+            emit("next", role=name)
             line = sys.stdin.readline()
             if not line:
                 return failed  # the parent is gone
@@ -152,14 +185,13 @@ def run(job: dict[str, Any]) -> int:
                 break
             t0 = time.monotonic()
             try:
-                out = _run_task(lm, job, role, task, built.pop(task, None), manager, metadata, model_args)
+                out = session.run_task(name, task)
             except (Exception, SystemExit) as e:  # noqa: BLE001 - one task's failure must not stop the others
                 failed += 1
                 traceback.print_exc()
-                emit("failed", role=role["role"], task=task,
-                     error=backend_checks.explain_failure(model_args, e))
+                emit("failed", role=name, task=task, error=backend_checks.explain_failure(session.model_args, e))
                 continue
-            emit("done", role=role["role"], task=task, output=str(out), seconds=round(time.monotonic() - t0, 1))
+            emit("done", role=name, task=task, output=str(out), seconds=round(time.monotonic() - t0, 1))
     return failed
 
 

@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ from conj_harness.pairs.workers import (
 
 if TYPE_CHECKING:
     from conj_harness.lmeval.preflight import TaskFingerprint
+    from conj_harness.pairs.ray_executor import RaySettings
 
 #: Notes and warnings of a compare (the command line prints them; a script configures logging to see them).
 log = logging.getLogger(__name__)
@@ -79,11 +80,14 @@ class PairOutcome:
 
 def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, progress: bool | None = None,
              process_per: str = "model", finish: Finisher | None = None,
-             warm: Callable[[], None] | None = None) -> PairOutcome:
+             warm: Callable[[], None] | None = None,
+             siblings: Sequence[tuple[PairSpec, PairStore]] = ()) -> PairOutcome:
     """Run (or resume) a pair into ``out``; then, still holding the folder's lock, ``finish(out)`` (the report).
 
     ``warm`` (the report's imports) runs in a background thread once the last model is loaded, while it works:
-    the parent is idle then, and the report after the last task is that much shorter.
+    the parent is idle then, and the report after the last task is that much shorter. ``siblings``: the study's
+    pairs that ran before this one - a unit one of them finished under the same identity and task (a shared base)
+    is copied from it, not run again.
 
     Failed units are recorded, not raised. ``process_per="model"``: one worker per model (per pair for a base and
     its adapter on hf / vLLM) for all its pending tasks; ``"task"``: one ``conj-eval`` process per unit.
@@ -91,8 +95,19 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
     if process_per not in PROCESS_PER:
         raise ConjError(f"process_per must be one of {', '.join(PROCESS_PER)}, not {process_per!r}")
     store = PairStore(out)
+    tasks, fingerprints = check_pair(spec)
+    with disk_full_is_one_line(store.root), store.lock(shared=True) as lock, sigterm_as_exit():
+        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm,
+                                              fingerprints, list(siblings))
+        summary = finish(store.root) if finish is not None else {}
+    return PairOutcome(store.root, ran, skipped, summary, busy)
+
+
+def check_pair(spec: PairSpec) -> tuple[list[str], dict[str, TaskFingerprint]]:
+    """Every input of a pair checked before anything slow (a GGUF conversion, a model load): its task names
+    resolved (each once) and every task built and fingerprinted; a GGUF model converted once."""
     redact.remember(spec.secrets())  # a pairs file's credentials: masked on the terminal too
-    check_local_paths(spec)  # every input is checked before any slow step (a GGUF conversion, a model load)
+    check_local_paths(spec)
     check_adapter(spec)
     compat.check_version()
     check_servers(spec)  # a served model's address set, its server up and serving it
@@ -102,11 +117,7 @@ def run_pair(spec: PairSpec, out: str | os.PathLike[str], force: bool = False, p
         names.check(task, "task", where)  # it becomes a folder under --output
     fingerprints = _check_tasks(spec, tasks)
     convert_gguf_models(spec)
-    with disk_full_is_one_line(store.root), store.lock(shared=True) as lock, sigterm_as_exit():
-        ran, skipped, busy = _run_pair_locked(spec, store, lock, tasks, force, progress, process_per, warm,
-                                              fingerprints)
-        summary = finish(store.root) if finish is not None else {}
-    return PairOutcome(store.root, ran, skipped, summary, busy)
+    return tasks, fingerprints
 
 
 @contextlib.contextmanager
@@ -170,9 +181,21 @@ def _announce_settings(spec: PairSpec, store: PairStore) -> None:
                     f"(base {spec.base_chat_template}, tuned {spec.tuned_chat_template})")
 
 
-def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
-                     progress: bool | None, process_per: str, warm: Callable[[], None] | None = None,
-                     fingerprints: dict[str, TaskFingerprint] | None = None) -> tuple[list[UnitResult], int, list]:
+@dataclass
+class OpenedPair:
+    """A pair's folder made ready under its lock: what is left to run, and what was found done or shared."""
+
+    label: str
+    pending: list[tuple[str, str]]
+    skipped: int
+    #: Loads both tokenizers and writes their comparison (alongside the first model's start-up): join it.
+    settings: threading.Thread
+
+
+def open_pair(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
+              fingerprints: dict[str, TaskFingerprint], siblings: list[tuple[PairSpec, PairStore]]) -> OpenedPair:
+    """``pair.json`` written (or checked), a changed judge's labels redone, and each unit's state: done units are
+    skipped, a sibling's shared ones copied, the reason told for one that must run again."""
     store.prepare(spec, tasks, force, alone=lock.alone)
     if store.judge_changed:  # prepare() made sure this compare is alone in the folder
         from conj_harness.pairs.rejudge import rejudge_store
@@ -183,17 +206,31 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
     lock.share()
     settings = threading.Thread(target=_announce_settings, args=(spec, store), daemon=True)
     settings.start()  # loads both tokenizers (seconds for big vocabularies): alongside the first model's start-up
-    fingerprints = fingerprints or {}
     units = [(r, t) for r in ROLES for t in tasks]
     status = {(r, t): store.status(r, t, spec.identity(r), fingerprints.get(t)) for r, t in units}
     pending = [u for u in units if status[u].state != "done"]
-    skipped = len(units) - len(pending)
     label = spec.name or store.root.name
+    shared = adopt_shared(spec, store, pending, fingerprints, siblings)
+    if shared:
+        log.info(f"conj-harness compare: {label}: {len(shared)} runs shared with an earlier pair of the study "
+                 f"(same model, settings and task): copied, not run again ({', '.join(f'{r} {t}' for r, t in shared)})")
+        pending = [u for u in pending if u not in shared]
+    skipped = len(units) - len(pending) - len(shared)
     if skipped:
         log.info(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them")
     for (role, task), unit in status.items():
         if unit.reason:  # committed once, but no longer what this run would make: never reused
             log.info(f"conj-harness compare: {label}: {role} {task} runs again: {unit.reason}")
+    return OpenedPair(label, pending, skipped, settings)
+
+
+def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[str], force: bool,
+                     progress: bool | None, process_per: str, warm: Callable[[], None] | None = None,
+                     fingerprints: dict[str, TaskFingerprint] | None = None,
+                     siblings: list[tuple[PairSpec, PairStore]] | None = None) -> tuple[list[UnitResult], int, list]:
+    fingerprints = fingerprints or {}
+    opened = open_pair(spec, store, lock, tasks, force, fingerprints, siblings or [])
+    pending, skipped, label, settings = opened.pending, opened.skipped, opened.label, opened.settings
     queue = UnitQueue(spec, store, {role: [t for r, t in pending if r == role] for role in ROLES}, fingerprints)
     bars = sys.stderr.isatty() if progress is None else bool(progress)
     ran: list[UnitResult] = []
@@ -217,6 +254,28 @@ def _run_pair_locked(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: 
         log.info(f"conj-harness compare: {label}: {len(queue.busy)} runs were being run by another compare writing "
                  f"here ({', '.join(holders)}); left to it (re-run, or `conj-harness report`, once it is done)")
     return ran, skipped, queue.busy
+
+
+def adopt_shared(spec: PairSpec, store: PairStore, pending: list[tuple[str, str]],
+                 fingerprints: dict[str, TaskFingerprint], siblings: list[tuple[PairSpec, PairStore]]) -> list:
+    """The pending units a sibling pair already finished under this role's identity and this task's fingerprint
+    (at the same server, for a served model), copied into ``store``; returns them."""
+    adopted: list[tuple[str, str]] = []
+    for role, task in pending:
+        found = next(((other, r) for other_spec, other in siblings for r in ROLES
+                      if other_spec.server(r) == spec.server(role)
+                      and other.state(r, task, spec.identity(role), fingerprints.get(task)) == "done"), None)
+        if found is None:
+            continue
+        claim = store.claim(role, task)
+        if isinstance(claim, str):
+            continue  # another compare has it
+        try:
+            store.adopt(role, task, found[0], found[1])
+            adopted.append((role, task))
+        finally:
+            claim.release()
+    return adopted
 
 
 def _run_per_task(spec: PairSpec, store: PairStore, queue: UnitQueue, label: str,
@@ -311,8 +370,73 @@ def run_pairs(specs: list[PairSpec], out: str | os.PathLike[str], force: bool = 
     with multi.lock(shared=True) as lock:
         lock.share()
         multi.prepare([str(s.name) for s in specs], force)
-        outcomes = [run_pair(spec, multi.root / str(spec.name), force=force, progress=progress,
-                             process_per=process_per, finish=finish, warm=warm) for spec in specs]
+        outcomes: list[PairOutcome] = []
+        done: list[tuple[PairSpec, PairStore]] = []
+        for spec in specs:
+            outcomes.append(run_pair(spec, multi.root / str(spec.name), force=force, progress=progress,
+                                     process_per=process_per, finish=finish, warm=warm, siblings=done))
+            done.append((spec, PairStore(outcomes[-1].out)))
         if finish_all is not None:
             finish_all(multi.root)
+    return outcomes
+
+
+# --- a study on Ray ---------------------------------------------------------------------------------------------
+
+
+def run_study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: bool, settings: RaySettings,
+                     force: bool = False, finish: Finisher | None = None,
+                     finish_all: Callable[[Path], Any] | None = None) -> list[PairOutcome]:
+    """One pair (``multi=False``: into ``out``) or a study (into ``out/<name>/``) on Ray: every pair checked, its
+    folder opened and its pending units claimed here; the plan (each distinct run once) run by
+    :mod:`conj_harness.pairs.ray_executor`, this process committing every unit; then each pair's report."""
+    from conj_harness.pairs.plan import PlannedPair, make_plan
+    from conj_harness.pairs.ray_executor import import_ray, run_plan
+
+    import_ray()  # missing: one line before any check
+    checked = [(spec, *check_pair(spec)) for spec in specs]
+    root = Path(out)
+    pairs: list[PlannedPair] = []
+    claims: list[Any] = []
+    busy: dict[str, list[tuple[str, str, str]]] = {}
+    settings_threads: list[threading.Thread] = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(disk_full_is_one_line(root))
+        if multi:
+            store_set = MultiPairStore(root)
+            multi_lock = stack.enter_context(store_set.lock(shared=True))
+            multi_lock.share()
+            store_set.prepare([str(s.name) for s in specs], force)
+        stack.enter_context(sigterm_as_exit())
+        for spec, tasks, fingerprints in checked:
+            store = PairStore(root / str(spec.name)) if multi else PairStore(root)
+            lock = stack.enter_context(store.lock(shared=True))
+            opened = open_pair(spec, store, lock, tasks, force, fingerprints,
+                               [(p.spec, p.store) for p in pairs])
+            settings_threads.append(opened.settings)
+            mine: list[tuple[str, str]] = []
+            for role, task in opened.pending:
+                claim = store.claim(role, task)
+                if isinstance(claim, str):
+                    busy.setdefault(opened.label, []).append((role, task, claim))
+                    continue
+                store.request_cache(role, task)  # the same folders as the local executor (empty: nodes cache locally)
+                claims.append(claim)
+                mine.append((role, task))
+            pairs.append(PlannedPair(spec, store, tasks, fingerprints, opened.label, mine, opened.skipped))
+        plan = make_plan(pairs)
+        try:
+            ran = run_plan(plan, settings)
+        finally:
+            for claim in claims:
+                claim.release()
+            for thread in settings_threads:
+                thread.join()
+        outcomes = []
+        for pair in pairs:
+            summary = finish(pair.store.root) if finish is not None else {}
+            outcomes.append(PairOutcome(pair.store.root, ran[pair.label], pair.skipped, summary,
+                                        busy.get(pair.label, [])))
+        if multi and finish_all is not None:
+            finish_all(root)
     return outcomes

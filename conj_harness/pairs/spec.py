@@ -23,10 +23,10 @@ from conj_harness.checkpoints.bos import BosChoice
 from conj_harness.errors import ConjError
 from conj_harness.files import redact
 from conj_harness.judge.registry import JudgeSpec
+from conj_harness.lmeval import backends
+from conj_harness.lmeval.backends import Backend
 
 ROLES = ("base", "tuned")
-#: Backends that load the model in our process: folders are checked, adapters possible, paper-mode BOS applies.
-LOCAL_BACKENDS = ("hf", "vllm")
 DEFAULT_SEED = "0,1234,1234,1234"
 #: Served-model settings that change how requests travel, not what the model answers: not part of the identity
 #: (a server that moved, or more concurrency, keeps the results), and credentials never reach pair.json.
@@ -112,12 +112,11 @@ class PairSpec:
 
     def _check_models(self) -> None:
         """Local models: absolute paths; served ones: names as the server knows them, no adapter; args not twice."""
-        if self.served:
-            if self.tuned_adapter:
-                raise ConjError(f"--tuned-adapter needs a backend that loads the model here (hf or vllm), not "
-                                f"{self.backend}: serve the adapter with the model (e.g. `vllm serve ... "
-                                "--enable-lora --lora-modules tuned=DIR`) and give its name as --tuned")
-        else:
+        if self.tuned_adapter and self.engine.adapter_key is None:
+            raise ConjError(f"--tuned-adapter needs a backend that attaches a LoRA adapter here (hf or vllm), not "
+                            f"{self.backend}: serve the adapter with the model (e.g. `vllm serve ... "
+                            "--enable-lora --lora-modules tuned=DIR`) and give its name as --tuned")
+        if not self.served:
             self.base, self.tuned = normalize_model(self.base), normalize_model(str(self.tuned))
             if self.tuned_adapter:
                 self.tuned_adapter = normalize_model(self.tuned_adapter)
@@ -152,15 +151,27 @@ class PairSpec:
         return self.base_chat_template if role == "base" else self.tuned_chat_template
 
     @property
+    def engine(self) -> Backend:
+        """The backend's entry in the one table of lm-eval model types (:mod:`conj_harness.lmeval.backends`)."""
+        from conj_harness.lmeval import compat
+
+        return backends.backend(self.backend, compat.model_types)
+
+    @property
     def served(self) -> bool:
         """The models are reached through lm-eval's client for a server or an API, not loaded here."""
-        return self.backend not in LOCAL_BACKENDS
+        return self.engine.served
 
     def default_batch_size(self) -> str:
-        return self.batch_size or {"vllm": "auto", "hf": "8"}.get(self.backend, "1")
+        return self.batch_size or self.engine.default_batch
 
     def _url(self, role: str) -> str | None:
         return self.base_url if role == "base" else self.tuned_url
+
+    def server(self, role: str) -> str | None:
+        """A served role's address (None: local, or lm-eval's default): two studies' runs of one served model are
+        one run only at one address (the identity leaves the address out, so that a moved server keeps results)."""
+        return self._url(role) if self.served else None
 
     def _role_args(self, role: str) -> list[str]:
         parts: list[str] = []
@@ -178,16 +189,16 @@ class PairSpec:
         both roles, attaching the adapter per role (vLLM: LoRA enabled, its rank allowed).
         """
         if self.served:
-            parts = [f"model={self.model(role)}"]
+            parts = [f"{self.engine.model_key}={self.model(role)}"]
             url = self._url(role)
             parts += [f"base_url={url}"] if url else []
             parts += [] if "timeout" in self._role_keys(role) else [f"timeout={DEFAULT_TIMEOUT_S}"]
             return ",".join(parts + self._role_args(role))
-        parts = [f"pretrained={self.model(role)}"]
+        parts = [f"{self.engine.model_key}={self.model(role)}"]
         adapter = self.adapter(role) if with_adapter else None
         if adapter:
-            parts += [f"peft={adapter}"] if self.backend == "hf" else [f"lora_local_path={adapter}"]
-        if self.backend == "vllm" and self.tuned_adapter and (adapter or not with_adapter):
+            parts += [f"{self.engine.adapter_key}={adapter}"]
+        if self.engine.engine == "vllm" and self.tuned_adapter and (adapter or not with_adapter):
             parts += ["enable_lora=True"]
             rank = lora_rank(self.tuned_adapter)
             if rank and rank > 16 and "max_lora_rank" not in self._role_keys(role):
@@ -229,14 +240,11 @@ class PairSpec:
 
 
 def check_backend(backend: str) -> None:
-    """``hf``, ``vllm`` or any model type lm-eval registers; an unknown name lists them."""
-    if backend in LOCAL_BACKENDS:
-        return
+    """``hf``, ``vllm`` or any model type lm-eval registers (:mod:`conj_harness.lmeval.backends`); an unknown name
+    lists them."""
     from conj_harness.lmeval import compat
 
-    types = compat.model_types()
-    if backend not in types:
-        raise ConjError(f"unknown backend {backend!r}: lm-eval's model types are {', '.join(types)}")
+    backends.backend(backend, compat.model_types)
 
 
 #: lm-eval's generation settings with the type each must have (others pass through to the backend unchecked).
@@ -350,6 +358,27 @@ def _check_hub_id(flag: str, name: str) -> None:
 PAIR_KEYS = set(PairSpec.__dataclass_fields__)
 
 
+#: A pairs file's top-level keys that say where the study runs (not part of any pair's identity).
+STUDY_KEYS = ("executor", "ray")
+RAY_KEYS = ("address", "gpus_per_model", "cpus_per_model")
+
+
+def study_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A pairs file's ``executor:`` (local or ray) and ``ray: {address, gpus_per_model, cpus_per_model}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # load_pairs_file said why already
+    if not isinstance(data, dict):
+        return {}
+    ray = data.get("ray") or {}
+    if not isinstance(ray, dict) or set(ray) - set(RAY_KEYS):
+        raise ConjError(f"pairs file {path}: 'ray' takes {', '.join(RAY_KEYS)}")
+    return {"executor": data.get("executor"), "ray": ray}
+
+
 def _read_pairs_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Any]]:
     """The file's ``defaults`` and its list of pairs (a bare list is the pairs, with no defaults)."""
     import yaml
@@ -365,9 +394,10 @@ def _read_pairs_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list
     file_defaults: dict[str, Any] = {}
     if isinstance(data, dict):
         file_defaults = data.get("defaults") or {}
-        extra = set(data) - {"defaults", "pairs"}
+        extra = set(data) - {"defaults", "pairs", *STUDY_KEYS}
         if extra:
-            raise ConjError(f"pairs file {path}: unknown top-level keys {sorted(extra)} (use 'defaults' and 'pairs')")
+            raise ConjError(f"pairs file {path}: unknown top-level keys {sorted(extra)} (use 'defaults', 'pairs', "
+                            "'executor' and 'ray')")
         data = data.get("pairs")
     if not isinstance(data, list) or not data:
         raise ConjError(f"pairs file {path}: expected a non-empty list of pairs (each with name, base, tuned)")

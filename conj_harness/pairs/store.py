@@ -247,7 +247,8 @@ class PairStore:
         return Claim(f)
 
     def relative(self, path: Path) -> str:
-        return str(path.relative_to(self.root))
+        """``path`` relative to the folder (``../<pair>/...`` for another pair's log: a study's shared run)."""
+        return os.path.relpath(path, self.root)
 
     # --- the pair record --------------------------------------------------------------------------------------
     def lock(self, shared: bool = False) -> contextlib.AbstractContextManager[FolderLock]:
@@ -332,9 +333,12 @@ class PairStore:
         self._append(LAUNCH_LOG, {"role": role, "tasks": tasks, "time": _now(), "process": process,
                                   "cmd": redact.redact(cmd, self.secrets)})
 
-    def log_load(self, roles: list[str], seconds: float, process: str | None = None) -> None:
-        """One line per model load (the roles it served): the figure ``bench/bench_compare.py`` counts."""
-        self._append(LOAD_LOG, {"roles": roles, "seconds": round(seconds, 1), "time": _now(), "process": process})
+    def log_load(self, roles: list[str], seconds: float, process: str | None = None,
+                 node: str | None = None) -> None:
+        """One line per model load (the roles it served; the Ray node it loaded on): the figure
+        ``bench/bench_compare.py`` counts."""
+        self._append(LOAD_LOG, {"roles": roles, "seconds": round(seconds, 1), "time": _now(), "process": process,
+                                **({"node": node} if node else {})})
 
     def loads(self) -> list[dict[str, Any]]:
         try:
@@ -396,6 +400,16 @@ class PairStore:
             "role": role, "task": task, **done, "n_samples": count_records(clean_samples),
             "files": {"samples.jsonl": _sha256(clean_samples), "results.json": _sha256(results_bytes)},
             "finished_at": _now()})
+
+    def adopt(self, role: str, task: str, source: PairStore, source_role: str) -> None:
+        """Commit a unit another pair of the same study finished under the same identity and task (a shared base
+        runs once): its files copied, ``done.json`` saying where from. The caller checked the source is done."""
+        done = source.done_record(source_role, task)
+        results = read_json_or_none(source.unit_dir(source_role, task) / "results.json")
+        samples = source.samples_path(source_role, task).read_bytes()
+        keep = {k: v for k, v in done.items() if k in ("metrics", "seconds", "identity", "task_fingerprint")}
+        self.commit(role, task, results if isinstance(results, dict) else {}, samples,
+                    {**keep, "log": "", "shared_from": f"{source.root.name}/{_role(source_role)}/{task}"})
 
     def done_record(self, role: str, task: str) -> dict[str, Any]:
         """A committed unit's ``done.json`` (``{}`` when it has none)."""

@@ -113,25 +113,25 @@ def _tail(log: Path, lines: int = 40) -> str:
 def commit_output(spec: PairSpec, store: PairStore, role: str, task: str, output: Path, seconds: float,
                   log: Path, fingerprint: TaskFingerprint | None = None) -> UnitResult:
     """Commit one task's lm-eval output folder to the store (done.json last)."""
-    from conj_harness.errors import ConjError
+    read = outputs.read_unit(output, task)
+    if isinstance(read, str):  # a missing output is this unit's failure, not the run's
+        return record_failure(store, role, task, read, None, [], seconds, log)
+    return commit_unit(spec, store, role, task, read[0], read[1], seconds, store.relative(log), fingerprint)
 
-    try:
-        run = outputs.find_run(output, what="lm-eval output")
-    except ConjError as e:  # a missing output is this unit's failure, not the run's
-        return record_failure(store, role, task, f"lm-eval wrote no usable output ({e})", None, [], seconds, log)
-    if task not in run.samples or run.results.get(task) is None:
-        return record_failure(store, role, task, "lm-eval wrote no results or samples", None, [], seconds, log)
-    results = outputs.read_results(run.results[task])
-    samples = run.samples[task].read_bytes()
+
+def commit_unit(spec: PairSpec, store: PairStore, role: str, task: str, results: dict[str, Any], samples: bytes,
+                seconds: float, log: str, fingerprint: TaskFingerprint | None = None,
+                extra: dict[str, Any] | None = None) -> UnitResult:
+    """Commit one unit's results and samples (``log``: its log, relative to the store; ``extra``: more for its
+    ``done.json``, e.g. where and when a Ray actor ran it)."""
     metrics = outputs.task_metrics(results, task)
-    if not samples.strip():
-        return record_failure(store, role, task, "lm-eval wrote an empty samples file", None, [], seconds, log)
-    store.commit(role, task, outputs.results_for_task(results, task), samples, {
-        "metrics": metrics, "seconds": round(seconds, 1), "log": store.relative(log), "identity": spec.identity(role),
+    store.commit(role, task, results, samples, {
+        **(extra or {}),
+        "metrics": metrics, "seconds": round(seconds, 1), "log": log, "identity": spec.identity(role),
         "task_fingerprint": fingerprint.record() if fingerprint is not None else None,
     })
     shown = ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
-    return UnitResult(role, task, True, seconds, shown, store.relative(log))
+    return UnitResult(role, task, True, seconds, shown, log)
 
 
 def record_failure(store: PairStore, role: str, task: str, error: str, returncode: int | None, cmd: list[str],
