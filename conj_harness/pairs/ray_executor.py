@@ -20,8 +20,8 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,9 +100,8 @@ def _check_reachable(address: str) -> None:
                         "or give the head's address with --ray-address (or RAY_ADDRESS)") from None
 
 
-@contextlib.contextmanager
-def connected(settings: RaySettings) -> Iterator[Any]:
-    """Ray, connected to the cluster (or a local Ray started here and stopped on the way out)."""
+def connect(settings: RaySettings) -> Any:
+    """Ray, connected to the cluster (or a local Ray started here; :func:`disconnect` stops it)."""
     ray = import_ray()
     address = settings.address or os.environ.get("RAY_ADDRESS") or None
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR,
@@ -120,10 +119,42 @@ def connected(settings: RaySettings) -> Iterator[Any]:
     dashboard = getattr(context, "dashboard_url", None)
     log.info(f"conj-harness compare: Ray {'cluster at ' + address if address else 'started on this machine'}"
              + (f"; dashboard http://{dashboard}" if dashboard else ""))
-    try:
-        yield ray
-    finally:
-        ray.shutdown()  # the driver's connection; a Ray started here stops with it
+    return ray
+
+
+class Connection:
+    """Ray connected in a background thread while the driver checks and plans the study: a local Ray's start-up
+    (seconds) runs beside the task checks. :meth:`get` waits for it (and raises what went wrong); :meth:`close`
+    disconnects, stopping a Ray started here. The thread lives until then: Ray ties the processes it starts to the
+    thread that started them (they get a signal when it ends)."""
+
+    def __init__(self, settings: RaySettings) -> None:
+        self.ray: Any = None
+        self.error: BaseException | None = None
+        self.ready, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, args=(settings,), daemon=True)
+        self.thread.start()
+
+    def _hold(self, settings: RaySettings) -> None:
+        try:
+            self.ray = connect(settings)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread by get()
+            self.error = e
+            return
+        finally:
+            self.ready.set()
+        self.done.wait()
+        self.ray.shutdown()  # the driver's connection; a Ray started here stops with it
+
+    def get(self) -> Any:
+        self.ready.wait()
+        if self.error is not None:
+            raise self.error
+        return self.ray
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
 
 
 def _gpus_asked(run: ModelRun, settings: RaySettings, cluster_gpus: float) -> float:
@@ -313,8 +344,9 @@ def _where(reply: dict[str, Any]) -> str:
     return f"{reply.get('host')} node {node}" + (f" GPU {','.join(map(str, gpus))}" if gpus else "")
 
 
-def run_plan(plan: StudyPlan, settings: RaySettings) -> dict[str, list[UnitResult]]:
-    """Run every model run of ``plan`` on Ray; each pair's finished units, in the order they finished."""
+def run_plan(plan: StudyPlan, settings: RaySettings, connection: Connection) -> dict[str, list[UnitResult]]:
+    """Run every model run of ``plan`` on Ray (``connection``); each pair's finished units, in the order they
+    finished."""
     from conj_harness.lmeval.actor import pack_folder
 
     ran: dict[str, list[UnitResult]] = {p.label: [] for p in plan.pairs}
@@ -334,8 +366,10 @@ def run_plan(plan: StudyPlan, settings: RaySettings) -> dict[str, list[UnitResul
     if not plan.runs:
         return ran
     started = time.monotonic()
-    with connected(settings) as ray:
-        RayExecutor(ray, plan, settings, files, on_unit).run()
+    try:
+        RayExecutor(connection.get(), plan, settings, files, on_unit).run()
+    finally:
+        connection.close()  # before the reports: a Ray started here stops now
     log.info(f"conj-harness compare: {len(plan.runs)} model runs on Ray in {time.monotonic() - started:.0f}s"
              + (f"; {plan.shared} runs shared between pairs" if plan.shared else ""))
     return ran

@@ -390,10 +390,22 @@ def run_study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: 
     """One pair (``multi=False``: into ``out``) or a study (into ``out/<name>/``) on Ray: every pair checked, its
     folder opened and its pending units claimed here; the plan (each distinct run once) run by
     :mod:`conj_harness.pairs.ray_executor`, this process committing every unit; then each pair's report."""
-    from conj_harness.pairs.plan import PlannedPair, make_plan
-    from conj_harness.pairs.ray_executor import import_ray, run_plan
+    from conj_harness.pairs.ray_executor import Connection, import_ray
 
     import_ray()  # missing: one line before any check
+    connection = Connection(settings)  # Ray starts (or connects) while the pairs are checked
+    try:
+        return _study_on_ray(specs, out, multi, settings, connection, force, finish, finish_all)
+    finally:
+        connection.close()
+
+
+def _study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: bool, settings: RaySettings,
+                  connection: Any, force: bool, finish: Finisher | None,
+                  finish_all: Callable[[Path], Any] | None) -> list[PairOutcome]:
+    from conj_harness.pairs.plan import PlannedPair, make_plan
+    from conj_harness.pairs.ray_executor import run_plan
+
     checked = [(spec, *check_pair(spec)) for spec in specs]
     root = Path(out)
     pairs: list[PlannedPair] = []
@@ -426,7 +438,7 @@ def run_study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: 
             pairs.append(PlannedPair(spec, store, tasks, fingerprints, opened.label, mine, opened.skipped))
         plan = make_plan(pairs)
         try:
-            ran = run_plan(plan, settings)
+            ran = run_plan(plan, settings, connection)
         finally:
             for claim in claims:
                 claim.release()
