@@ -4,7 +4,8 @@
 applied there, so this module needs no Ray to import). It holds a :class:`~conj_harness.lmeval.worker.ModelSession`
 - the same preparation, model loading and task running as a local worker process - and sends each finished unit's
 results and samples back by value: nothing is written to the compare's folder from a node, and the node's own files
-(lm-eval's output, its request cache, the log) live in a node-local temporary folder that is removed with the actor.
+(lm-eval's output, its request cache, the log) live in a node-local temporary folder, removed when the run ends
+(or, after a Ctrl-C or a lost driver, by the next actor started on that node).
 
 The job's ``--include-path`` folder travels with it by value (``files``) and is written under that folder when the
 node does not have it at the driver's path (its absolute paths in the YAMLs rewritten to the node's copy). Models
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import sys
@@ -28,6 +30,26 @@ __all__ = ["ModelActor", "pack_folder"]
 
 #: The most an --include-path folder may hold to travel with the plan (else: put it on every node).
 PACK_LIMIT = 256 * 2**20
+#: The node-local folders' prefix, then the actor's process id: a new actor removes those whose process is gone
+#: (an actor killed by Ctrl-C or a lost driver cannot remove its own).
+TMP_PREFIX = "conj-ray-"
+
+
+def _sweep_stale() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        pid = folder.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pack_folder(folder: str | None) -> dict[str, bytes]:
@@ -66,7 +88,9 @@ def _unpack(files: dict[str, bytes], driver_path: str, into: Path) -> str:
         target = copy / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if rel.endswith((".yaml", "_yaml", ".yml")):
-            data = data.replace(str(here.resolve()).encode(), str(copy).encode())
+            for form in {str(here.resolve()), str(here.absolute())}:  # the folder as given, and through links
+                data = re.sub(re.escape(form.encode()) + rb"(?=[/\"'\s]|$)", str(copy).encode(), data,
+                              flags=re.MULTILINE)
         target.write_bytes(data)
     return str(copy)
 
@@ -87,7 +111,9 @@ class ModelActor:
     """One model run (see the module docstring). Methods are called in order by one driver."""
 
     def __init__(self, job: dict[str, Any], files: dict[str, bytes], threads: int = 1) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="conj-ray-"))
+        _sweep_stale()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
+        self.role: str | None = None
         self.log_path = self.tmp / "worker.log"
         self.sent = 0
         self._capture_output()
@@ -124,6 +150,7 @@ class ModelActor:
         os.close(fd)
 
     def _log_since(self) -> bytes:
+        """The log's whole new lines (the driver masks credentials line by line: none may be cut in two)."""
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -132,6 +159,7 @@ class ModelActor:
                 data = f.read()
         except OSError:
             return b""
+        data = data[:data.rfind(b"\n") + 1]
         self.sent += len(data)
         return data
 
@@ -157,8 +185,9 @@ class ModelActor:
         if self.error is not None:
             return {**reply, "ok": False, "error": self.error, "seconds": 0.0, "log": self._log_since()}
         try:
-            if self.job.get("adapter_mode"):
-                self.session.use_role(role)
+            if self.job.get("adapter_mode") and role != self.role:
+                self.session.use_role(role)  # attach or detach the adapter once per role, as the local worker does
+                self.role = role
             out = self.session.run_task(role, task)
             read = outputs.read_unit(out, task)
             shutil.rmtree(out, ignore_errors=True)

@@ -64,7 +64,11 @@ _TABLE: dict[str, Backend] = {
     **{n: replace(_VLLM, name=n) for n in ("vllm", "vllm-vlm")},
     **{n: replace(_LOCAL, name=n) for n in (
         "hf-mistral3", "hf-audiolm-qwen", "steered", "habana", "ipex", "openvino", "neuronx", "mamba_ssm",
-        "megatron_lm", "nemo_lm", "onnxruntime", "onnxruntime-genai", "winml", "trtllm", "sglang")},
+        "onnxruntime", "onnxruntime-genai", "winml", "sglang")},
+    # in-process engines whose model argument has another name (their lm-eval class's first argument)
+    "trtllm": replace(_LOCAL, name="trtllm", model_key="model"),
+    "nemo_lm": replace(_LOCAL, name="nemo_lm", model_key="path"),
+    "megatron_lm": replace(_LOCAL, name="megatron_lm", model_key="load"),
     **{n: replace(_SERVED, name=n) for n in (
         "local-completions", "local-chat-completions", "openai-completions", "openai-chat-completions",
         "anthropic-chat", "anthropic-chat-completions", "anthropic-completions", "litellm", "litellm-chat",

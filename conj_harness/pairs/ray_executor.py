@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -207,6 +208,8 @@ class _Live:
     attempt: int
     left: list[tuple[str, str]]
     log: Path
+    #: The node it loaded its model on ("" until it has).
+    node: str = ""
 
 
 class RayExecutor:
@@ -237,7 +240,10 @@ class RayExecutor:
         # a GPU it holds, or vLLM placing its own workers on the cluster's GPUs (gpus-per-model 0): lm-eval's
         # default device; else (a CPU-only cluster, a served model's client) the CPU
         on_gpu = bool(gpus) or (run.spec.engine.engine == "vllm" and self.cluster_gpus > 0)
-        job["device"] = run.spec.device or ("cuda:0" if on_gpu else "cpu")
+        device = run.spec.device or ("cuda:0" if on_gpu else "cpu")
+        # Ray shows an actor only the GPUs it was given, numbered from 0: a --device cuda:N meant for this machine
+        # names a GPU the actor cannot see
+        job["device"] = "cuda:0" if gpus and device.startswith("cuda") else device
         threads = 0 if gpus else self.settings.cpus_per_model
         handle = self.actor_class.options(**options).remote(job, self.files_ref, threads)
         store = run.owner.store
@@ -290,6 +296,7 @@ class RayExecutor:
     def _loaded(self, live: _Live, reply: dict[str, Any]) -> None:
         if reply.get("error"):
             return  # every unit of it comes back failed with this reason
+        live.node = str(reply.get("node") or "")
         where = _where(reply)
         live.run.owner.store.log_load(live.run.roles, float(reply.get("seconds") or 0.0),
                                       f"ray:{live.run.label}#{live.attempt}@{where}", str(reply.get("node") or ""))
@@ -318,24 +325,66 @@ class RayExecutor:
             self.on_unit(pair, result, where, "shared_from" in extra)
 
     def _lost(self, live: _Live, error: BaseException) -> None:
-        """An actor (or its node) died: its units go to a new actor, or fail once the retries are spent."""
+        """An actor died. Its node lost (or gone before its model loaded): its unfinished units go to a new actor,
+        twice at most. Its process died inside a task on a live node (a segfault, an out-of-memory kill): that task
+        fails with the reason and the rest go to a new actor, as with the local executor's worker; one that died
+        before loading its model, or could not even start (its creation failed: e.g. conj-harness missing on the
+        node), fails its units at once."""
         for ref, (other, _u) in list(self.outstanding.items()):
             if other is live:
                 del self.outstanding[ref]
+        with contextlib.suppress(Exception):
+            self.ray.kill(live.handle, no_restart=True)  # a live one would keep its GPU
         if not live.left:
             return
-        why = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        if live.attempt <= RETRIES:
-            log.info(f"conj-harness compare: {live.run.label}: its Ray actor was lost ({type(error).__name__}); "
-                     f"starting it again for the {len(live.left)} runs it did not finish "
-                     f"(attempt {live.attempt + 1} of {RETRIES + 1})")
-            self._start(live.run, live.attempt + 1, live.left)
-            live.left = []
+        why = _reason(error)
+        if getattr(error, "actor_init_failed", False):
+            self._fail(live, live.left, f"its Ray actor could not start on its node: {why}")
             return
-        reason = f"its Ray actor was lost {RETRIES + 1} times (last: {type(error).__name__}: {why})"
-        for unit_left in list(live.left):
-            live.left.remove(unit_left)
-            self._finished(live, unit_left, {"ok": False, "error": reason, "seconds": 0.0})
+        node_alive = bool(live.node) and self._node_alive(live.node)
+        if node_alive and live.left:
+            self._fail(live, live.left[:1], f"the model worker (a Ray actor) died during this task: {why}")
+        elif not live.node and self._all_nodes_alive():
+            self._fail(live, live.left, f"the model worker (a Ray actor) died before its model loaded: {why}")
+            return
+        if not live.left:
+            return
+        if live.attempt <= RETRIES:
+            what = "its node was lost" if not node_alive else "its actor died"
+            log.info(f"conj-harness compare: {live.run.label}: {what} ({type(error).__name__}); starting a new "
+                     f"actor for the {len(live.left)} runs it did not finish (attempt {live.attempt + 1} of "
+                     f"{RETRIES + 1})")
+            left, live.left = list(live.left), []
+            self._start(live.run, live.attempt + 1, left)
+            return
+        self._fail(live, live.left, f"its Ray actor was lost {RETRIES + 1} times (last: {why})")
+
+    def _fail(self, live: _Live, units: list[tuple[str, str]], reason: str) -> None:
+        for unit in list(units):
+            live.left.remove(unit)
+            self._finished(live, unit, {"ok": False, "error": reason, "seconds": 0.0})
+
+    def _node_alive(self, node: str) -> bool:
+        try:
+            return any(n.get("NodeID") == node and n.get("Alive") for n in self.ray.nodes())
+        except Exception:  # noqa: BLE001 - the cluster cannot say: treat the node as lost (retry)
+            return False
+
+    def _all_nodes_alive(self) -> bool:
+        """For an actor that never reported its load: every node it could have been on is still up (so its process
+        died, not its node)."""
+        try:
+            return all(n.get("Alive") for n in self.ray.nodes())
+        except Exception:  # noqa: BLE001
+            return False
+
+
+def _reason(error: BaseException) -> str:
+    """Ray's error in one line: the exception at the end of a creation task's traceback, else its first line."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b.*", line)]
+    text = raised[-1] if raised else (lines[0] if lines else type(error).__name__)
+    return f"{type(error).__name__}: {text}"[:400]
 
 
 def _where(reply: dict[str, Any]) -> str:

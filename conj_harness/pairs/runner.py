@@ -218,9 +218,10 @@ def open_pair(spec: PairSpec, store: PairStore, lock: FolderLock, tasks: list[st
     skipped = len(units) - len(pending) - len(shared)
     if skipped:
         log.info(f"conj-harness compare: {label}: {skipped} of {len(units)} runs already complete, skipping them")
-    for (role, task), unit in status.items():
-        if unit.reason:  # committed once, but no longer what this run would make: never reused
-            log.info(f"conj-harness compare: {label}: {role} {task} runs again: {unit.reason}")
+    for (role, task) in pending:
+        reason = status[(role, task)].reason
+        if reason:  # committed once, but no longer what this run would make: never reused
+            log.info(f"conj-harness compare: {label}: {role} {task} runs again: {reason}")
     return OpenedPair(label, pending, skipped, settings)
 
 
@@ -409,9 +410,7 @@ def _study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: boo
     checked = [(spec, *check_pair(spec)) for spec in specs]
     root = Path(out)
     pairs: list[PlannedPair] = []
-    claims: list[Any] = []
     busy: dict[str, list[tuple[str, str, str]]] = {}
-    settings_threads: list[threading.Thread] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(disk_full_is_one_line(root))
         if multi:
@@ -425,25 +424,20 @@ def _study_on_ray(specs: list[PairSpec], out: str | os.PathLike[str], multi: boo
             lock = stack.enter_context(store.lock(shared=True))
             opened = open_pair(spec, store, lock, tasks, force, fingerprints,
                                [(p.spec, p.store) for p in pairs])
-            settings_threads.append(opened.settings)
+            stack.callback(opened.settings.join)  # before the folder's lock goes, whatever happens
             mine: list[tuple[str, str]] = []
             for role, task in opened.pending:
                 claim = store.claim(role, task)
                 if isinstance(claim, str):
                     busy.setdefault(opened.label, []).append((role, task, claim))
                     continue
+                stack.callback(claim.release)
                 store.request_cache(role, task)  # the same folders as the local executor (empty: nodes cache locally)
-                claims.append(claim)
                 mine.append((role, task))
             pairs.append(PlannedPair(spec, store, tasks, fingerprints, opened.label, mine, opened.skipped))
-        plan = make_plan(pairs)
-        try:
-            ran = run_plan(plan, settings, connection)
-        finally:
-            for claim in claims:
-                claim.release()
-            for thread in settings_threads:
-                thread.join()
+        ran = run_plan(make_plan(pairs), settings, connection)
+        for pair in pairs:
+            pair.store.clear_scratch()
         outcomes = []
         for pair in pairs:
             summary = finish(pair.store.root) if finish is not None else {}

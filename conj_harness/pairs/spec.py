@@ -5,9 +5,11 @@ Both models get the same tasks, limit, seed and decoding; only the model, adapte
 chat-template switch differ. :meth:`PairSpec.identity` is what a role's results depend on: the store compares it
 on resume and refuses, or with ``--force`` replaces, results made under another identity.
 
-The backend is any model type lm-eval registers. ``hf`` and ``vllm`` load the models here (``base``/``tuned`` are
-folders or hub ids, an adapter is possible); every other type (``local-completions``, ``local-chat-completions``,
-``sglang``, ...) is given ``model=<name>`` and, for servers, ``base_url`` from ``--base-url``/``--tuned-url``.
+The backend is any model type lm-eval registers, read through one table (:mod:`conj_harness.lmeval.backends`):
+``hf`` and ``vllm`` (and their aliases) load the models here (``base``/``tuned`` are folders or hub ids, an adapter
+is possible); other in-process engines (``sglang``, ``openvino``, ...) get their model argument; clients
+(``local-completions``, ``local-chat-completions``, ...) get ``model=<name>`` and, for servers, ``base_url`` from
+``--base-url``/``--tuned-url``.
 """
 
 from __future__ import annotations
@@ -169,9 +171,14 @@ class PairSpec:
         return self.base_url if role == "base" else self.tuned_url
 
     def server(self, role: str) -> str | None:
-        """A served role's address (None: local, or lm-eval's default): two studies' runs of one served model are
-        one run only at one address (the identity leaves the address out, so that a moved server keeps results)."""
-        return self._url(role) if self.served else None
+        """A served role's address, from ``--<role>-url`` or ``base_url=`` in its model args (None: local, or
+        lm-eval's default): two pairs' runs of one served model are one run only at one address (the identity
+        leaves the address out, so that a moved server keeps its results)."""
+        if not self.served:
+            return None
+        given = [kv.split("=", 1)[1].strip() for kv in self._role_args(role)
+                 if "=" in kv and kv.split("=", 1)[0].strip() == "base_url"]
+        return self._url(role) or (given[-1] if given else None)
 
     def _role_args(self, role: str) -> list[str]:
         parts: list[str] = []

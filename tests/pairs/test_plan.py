@@ -56,3 +56,13 @@ def test_a_served_model_is_one_run_only_at_one_address(tmp_path):
     three = _pair(tmp_path, "three", ["a"], base="m", base_url="http://127.0.0.1:1/v1/completions", **served)
     plan = make_plan([one, two, three])
     assert [run.label for run in plan.runs] == ["one base", "one tuned", "two base"]
+
+
+def test_a_server_given_in_the_model_args_keeps_two_pairs_apart(tmp_path):
+    served = {"backend": "local-completions", "tuned": "m-tuned"}
+    one = _pair(tmp_path, "one", ["a"], base="m", base_model_args="base_url=http://127.0.0.1:1/v1/completions",
+                **served)
+    two = _pair(tmp_path, "two", ["a"], base="m", base_model_args="base_url=http://127.0.0.1:2/v1/completions",
+                **served)
+    assert one.spec.identity("base") == two.spec.identity("base")  # the address is transport, not identity
+    assert [run.label for run in make_plan([one, two]).runs] == ["one base", "one tuned", "two base"]

@@ -83,7 +83,7 @@ def test_a_node_lost_mid_study_has_its_units_run_again_elsewhere(models, tmp_pat
         victim = next(n for n in nodes if n.node_id == victim_id)
         before = set(done(out))
         head.remove_node(victim)
-        wait_for(lambda: "its Ray actor was lost" in (tmp_path / "log").read_text(), 120)
+        wait_for(lambda: "one tuned: its node was lost" in (tmp_path / "log").read_text(), 120)
         gate.release.write_text("go")
         assert proc.wait(timeout=600) == 0, (tmp_path / "log").read_text()[-3000:]
     finally:

@@ -38,6 +38,25 @@ def test_the_demo_pair_on_a_local_ray_matches_the_local_executor(tmp_path):
     assert not _ray_processes()  # the Ray this run started is stopped
 
 
+def test_a_base_and_its_lora_adapter_on_ray_share_one_load_and_match_the_local_executor(tmp_path):
+    """Both roles on one actor: the adapter attached for the tuned tasks (once), detached for the base's."""
+    from tests.support.tiny_models import build_llama, build_lora
+    from tests.support.user_tasks import qa_task
+
+    model = build_llama(tmp_path / "llama", seed=0)
+    adapter = build_lora(model, tmp_path / "lora", seed=1)
+    for task in ("qa1", "qa2"):
+        qa_task(tmp_path / "inc", task)
+    pair = ["conj-harness", "compare", "--base", str(model), "--tuned-adapter", str(adapter), "--tasks", "qa1", "qa2",
+            "--include-path", str(tmp_path / "inc"), "--limit", "3", "--no-progress"]
+    run([*pair, "--output", str(tmp_path / "ray"), "--executor", "ray"])
+    run([*pair, "--output", str(tmp_path / "local")])
+    assert not list((tmp_path / "ray").glob("*/*/failed.json"))
+    assert [x["roles"] for x in loads(tmp_path / "ray")] == [["base", "tuned"]]
+    assert (tmp_path / "ray" / "table.csv").read_bytes() == (tmp_path / "local" / "table.csv").read_bytes()
+    assert not _ray_processes()
+
+
 def test_ctrl_c_mid_study_leaves_no_ray_process_and_the_same_command_resumes(tmp_path):
     models = make_models(tmp_path / "models")
     gate = gate_tasks(tmp_path / "inc")
