@@ -213,7 +213,7 @@ def test_a_server_that_answers_garbage_fails_its_units_with_what_the_answer_mean
 def test_backend_names_and_served_settings_are_checked():
     with pytest.raises(ConjError, match=r"unknown backend 'nope': lm-eval's model types are .*local-completions"):
         PairSpec(base="a", tuned="b", backend="nope")
-    with pytest.raises(ConjError, match="--tuned-adapter needs a backend that loads the model here"):
+    with pytest.raises(ConjError, match="--tuned-adapter needs a backend that attaches a LoRA adapter here"):
         PairSpec(base="a", tuned_adapter="/ad", backend="local-completions")
     with pytest.raises(ConjError, match="--base-url/--tuned-url are for served models"):
         PairSpec(base="a", tuned="b", base_url="http://x")
