@@ -206,11 +206,10 @@ class ModelActor:
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:500] if not _is_conj(e) else str(e)
-
-
-def _is_conj(e: BaseException) -> bool:
+    """A ConjError is already one line for the user; anything else: its type and first line."""
     from conj_harness.errors import ConjError
 
-    return isinstance(e, ConjError)
+    if isinstance(e, ConjError):
+        return str(e)
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:500]

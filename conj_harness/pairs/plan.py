@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conj_harness.pairs.spec import ROLES, PairSpec
@@ -72,9 +73,9 @@ class ModelRun:
         adapter = next((spec.adapter(r) for r in self.roles if spec.adapter(r)), None)
         return f"{shown} (+ adapter {adapter})" if adapter and len(self.roles) == 1 else shown
 
-    def job(self, scratch: str) -> dict[str, Any]:
+    def job(self, scratch: Path) -> dict[str, Any]:
         """The worker job of this run (:mod:`conj_harness.lmeval.worker`), its roles' tasks filled in."""
-        job = worker_job(self.spec, self.owner.store, self.roles, scratch)  # type: ignore[arg-type]
+        job = worker_job(self.spec, self.owner.store, self.roles, scratch)
         for entry in job["roles"]:
             entry["tasks"] = [t for r, t in self.units if r == entry["role"]]
         return job

@@ -234,7 +234,7 @@ class RayExecutor:
         gpus = self.gpus[run.key + run.owner.label]
         options: dict[str, Any] = {"num_cpus": self.settings.cpus_per_model, "num_gpus": gpus, "max_restarts": 0,
                                    "max_task_retries": 0}
-        job = run.job(scratch="")
+        job = run.job(Path())  # the actor puts its scratch in its node-local folder
         for entry in job["roles"]:
             entry["tasks"] = [t for r, t in left if r == entry["role"]]
         # a GPU it holds, or vLLM placing its own workers on the cluster's GPUs (gpus-per-model 0): lm-eval's

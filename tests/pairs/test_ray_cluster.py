@@ -20,9 +20,8 @@ from tests.pairs.ray_support import (
     start,
     study_file,
     tables,
-    wait_for,
 )
-from tests.support.cli import run
+from tests.support.cli import run, wait_for
 from tests.support.user_tasks import gate_tasks
 
 ray = pytest.importorskip("ray", reason="the Ray executor's tests need the [ray] extra (CI installs it)")

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from conj_harness.demo.checkpoint import demo_paths
-from tests.pairs.ray_support import compare_cmd, done, loads, make_models, start, study_file, tables, wait_for
-from tests.support.cli import run
+from tests.pairs.ray_support import compare_cmd, done, loads, make_models, start, study_file, tables
+from tests.support.cli import run, wait_for
 from tests.support.user_tasks import gate_tasks
 
 ray = pytest.importorskip("ray", reason="the Ray executor's tests need the [ray] extra (CI installs it)")

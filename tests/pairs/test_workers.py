@@ -19,7 +19,7 @@ from conj_harness.errors import ConjError
 from conj_harness.pairs.spec import PairSpec
 from conj_harness.pairs.store import PairStore
 from tests.pairs.test_compare import conj, launches, true_sayer
-from tests.support.cli import run
+from tests.support.cli import run, wait_for
 from tests.support.fake_openai import FakeOpenAIServer
 from tests.support.tiny_models import build_llama, build_lora
 
@@ -262,14 +262,6 @@ def test_a_worker_that_dies_fails_its_task_and_a_new_one_takes_the_rest(models, 
         assert failed["returncode"] == 3 and failed["log"].startswith(f"{role}/worker_")
 
 
-def _wait_for(predicate, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
-
-
 def _compare_process(out: Path, models: dict, tasks: list[str], log: Path,
                      extra: list[str] | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "conj_harness.cli.main", "compare", "--base", str(models["base"]), "--tuned",
@@ -288,7 +280,7 @@ def test_ctrl_c_or_sigterm_keeps_finished_tasks_and_a_rerun_does_only_the_rest(m
     gate, out, tasks = gate_tasks(tmp_path / "inc"), tmp_path / "pair", ["gate_first", "gate_hold"]
     extra = ["--include-path", str(gate.folder)]
     proc = _compare_process(out, models, tasks, tmp_path / "first.log", extra)
-    _wait_for(gate.reached.exists)
+    wait_for(gate.reached.exists)
     proc.send_signal(signum)
     assert proc.wait(timeout=120) == status
     stderr = (tmp_path / "first.log").read_text()
@@ -308,7 +300,7 @@ def test_two_compares_into_one_folder_split_the_units(models, tmp_path):
     """Two nodes of a cluster, same folder: every unit runs exactly once, and both see a complete pair."""
     out, tasks = tmp_path / "pair", ["conj_icl_en", "conj_xnli_en", "conj_icl_leet"]
     first = _compare_process(out, models, tasks, tmp_path / "a.log")
-    _wait_for((out / "pair.json").is_file, 120)
+    wait_for((out / "pair.json").is_file, 120)
     second = _compare_process(out, models, [*tasks, "conj_icl_fr"], tmp_path / "b.log")
     assert first.wait(timeout=600) == 0, (tmp_path / "a.log").read_text()[-2000:]
     assert second.wait(timeout=600) == 0, (tmp_path / "b.log").read_text()[-2000:]

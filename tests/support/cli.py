@@ -58,3 +58,14 @@ def read_only(folder: Path, cmd: list[str], **kwargs) -> subprocess.CompletedPro
     finally:
         for p, mode in modes.items():
             p.chmod(mode)
+
+
+def wait_for(predicate, timeout: float = 300) -> None:
+    """Poll ``predicate`` until it holds (AssertionError after ``timeout`` seconds): a run held at a known point."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
